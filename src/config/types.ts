@@ -1,0 +1,83 @@
+/**
+ * The validated, frozen shape of mirrorgate's configuration.
+ * Durations are already converted to milliseconds; every optional key has its default filled in.
+ * Produced only by `parseConfig()` / `loadConfigFile()` in this folder.
+ */
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TimeoutsConfig {
+  /** TCP (+TLS) connect timeout. */
+  readonly connectMs: number;
+  /** Time from sending the request to receiving the response headers. */
+  readonly headersMs: number;
+  /** Longest silence allowed in the middle of a response body. */
+  readonly idleMs: number;
+}
+
+export interface TlsConfig {
+  readonly insecureSkipVerify: boolean;
+  /** Path of a PEM bundle of extra CA certificates, if any. */
+  readonly ca?: string;
+}
+
+export interface BreakerConfig {
+  readonly errorThresholdPercentage: number;
+  readonly volumeThreshold: number;
+  /** Rolling window over which failures are counted. */
+  readonly windowMs: number;
+  /** How long the breaker stays open before letting one trial request through. */
+  readonly resetTimeoutMs: number;
+}
+
+export interface UpstreamConfig {
+  /** Unique, [a-z0-9-]+ */
+  readonly name: string;
+  /** Normalised base URL without trailing slash, e.g. "https://registry-1.docker.io" or "https://nexus.corp/repository/hub". */
+  readonly url: string;
+  /** Integer >= 0; 0 = drained. */
+  readonly weight: number;
+  readonly backup: boolean;
+  readonly tls: TlsConfig;
+  readonly timeouts: TimeoutsConfig;
+  readonly maxConnections: number;
+  /** The global `breaker:` defaults merged with this upstream's own `breaker:` overrides. */
+  readonly breaker: BreakerConfig;
+}
+
+export interface FailoverConfig {
+  /** Upstreams tried per request, each at most once. */
+  readonly maxAttempts: number;
+  /** Treat a 404 as "try the next mirror"; the client sees 404 only when every tried upstream said 404. */
+  readonly on404: boolean;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ShutdownConfig {
+  /** How long in-flight requests may run after SIGTERM before the process exits anyway. */
+  readonly drainTimeoutMs: number;
+}
+
+export interface Config {
+  /** The file this config was read from (for messages and reloads). */
+  readonly source: string;
+  readonly listen: ListenAddress;
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly breaker: BreakerConfig;
+  readonly failover: FailoverConfig;
+  readonly log: { readonly level: LogLevel };
+  readonly shutdown: ShutdownConfig;
+}
+
+/** One validation problem, positioned in the source file (1-based line and column). */
+export interface ConfigProblem {
+  /** Key path such as `upstreams[1].weight`; empty for document-level problems. */
+  readonly path: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}
