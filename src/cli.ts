@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * mirrorgate's command line: argv → config → app → listen, and process signals → app.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { upstreamTable } from './cli/upstream-table.js';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import type { Config } from './config/types.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { createApp } from './server/app.js';
+
+const USAGE = `usage: mirrorgate <command> [options]
+
+commands:
+  serve   run the gateway
+  check   validate a config file and print its upstream table
+
+options:
+  -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
+      --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
+  -h, --help          this text
+  -v, --version       print the version
+`;
+
+/** Exit codes: 0 ok, 1 runtime failure (e.g. port in use), 2 bad usage or invalid config. */
+const EXIT_RUNTIME = 1;
+const EXIT_INVALID = 2;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function loadOrExit(file: string): Promise<Config> {
+  try {
+    return await loadConfigFile(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_INVALID);
+  }
+}
+
+async function check(file: string): Promise<void> {
+  const config = await loadOrExit(file);
+  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n`);
+}
+
+async function serve(file: string, watch: boolean): Promise<void> {
+  const config = await loadOrExit(file);
+  const logger = createLogger(config.log.level);
+  const app = createApp(config, { logger, metrics: createMetrics() });
+
+  try {
+    const address = await app.listen();
+    logger.info({ event: 'listening', address: address.address, port: address.port }, `mirrorgate listening on ${address.address}:${address.port}`);
+  } catch (err) {
+    const { code } = err as NodeJS.ErrnoException;
+    const { host, port } = config.listen;
+    const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    process.stderr.write(`mirrorgate: cannot listen on ${host}:${port}: ${why}\n`);
+    await app.gateway.destroy();
+    process.exit(EXIT_RUNTIME);
+  }
+
+  if (watch) app.watchConfig();
+  process.on('SIGHUP', () => void app.reload());
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'shutdown', signal }, 'shutting down: draining in-flight requests');
+    app.shutdown().then(
+      () => {
+        logger.info({ event: 'shutdown' }, 'stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(EXIT_RUNTIME);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'no-watch': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`mirrorgate: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(EXIT_INVALID);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return void process.stdout.write(`mirrorgate ${version()}\n`);
+  const command = positionals[0] ?? 'help';
+  if (values.help || command === 'help') return void process.stdout.write(USAGE);
+  const file = values.config ?? process.env['MIRRORGATE_CONFIG'] ?? 'conf/mirrorgate.yaml';
+  if (command === 'check') return check(file);
+  if (command === 'serve') return serve(file, !values['no-watch']);
+  process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
+  process.exit(EXIT_INVALID);
+}
+
+await main(process.argv.slice(2));

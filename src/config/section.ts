@@ -1,0 +1,93 @@
+/**
+ * Reading one YAML mapping against the keys allowed at that level: unknown
+ * and duplicate keys are reported here, and typed fields are then pulled out
+ * with `field` / `requiredField`, which report their own problems and keep
+ * going so that one run lists every mistake.
+ */
+import { isMap, isScalar, type Node, type Scalar } from 'yaml';
+import { describe, type Check } from './checks.js';
+import type { Ctx, ValueNode } from './context.js';
+import { keyPath } from './paths.js';
+import { closestKey } from './suggest.js';
+
+interface Entry {
+  readonly key: Scalar;
+  readonly value: ValueNode;
+}
+
+export interface Section {
+  readonly path: string;
+  /** Where a missing required key is reported: the mapping itself. */
+  readonly node: Node | null;
+  readonly entries: ReadonlyMap<string, Entry>;
+}
+
+const emptySection = (path: string, node: Node | null): Section => ({ path, node, entries: new Map() });
+
+/**
+ * Reads `node` as a mapping with the given keys. Anything else is reported
+ * and gives undefined, so the caller can skip the contents instead of adding
+ * a "required key is missing" for each of them.
+ */
+export function readSection(ctx: Ctx, node: ValueNode, path: string, known: readonly string[]): Section | undefined {
+  if (!isMap(node)) {
+    if (!ctx.alreadyReported(node)) ctx.report(path, node, `must be a mapping, got ${describe(node)}`);
+    return undefined;
+  }
+  const entries = new Map<string, Entry>();
+  for (const pair of node.items) {
+    if (!isScalar(pair.key)) {
+      ctx.report(path, (pair.key as Node | null) ?? node, 'keys must be plain strings');
+      continue;
+    }
+    const name = String(pair.key.value);
+    const where = keyPath(path, name);
+    const first = entries.get(name);
+    if (first !== undefined) {
+      ctx.report(where, pair.key, `duplicate key; first defined at line ${ctx.lineOf(first.key)}`);
+    } else if (!known.includes(name)) {
+      const hint = closestKey(name, known);
+      ctx.report(where, pair.key, hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`);
+    } else {
+      entries.set(name, { key: pair.key, value: ctx.resolve(pair.value) });
+    }
+  }
+  return { path, node, entries };
+}
+
+/**
+ * Reads an optional sub-mapping such as `tls:`. Absent or empty (`tls:` with
+ * every line commented out parses as null) both mean "all defaults".
+ */
+export function subSection(ctx: Ctx, parent: Section, name: string, known: readonly string[]): Section {
+  const path = keyPath(parent.path, name);
+  const entry = parent.entries.get(name);
+  if (entry === undefined) return emptySection(path, parent.node);
+  if (entry.value === null || (isScalar(entry.value) && entry.value.value === null)) return emptySection(path, entry.value ?? entry.key);
+  // A non-mapping is reported by readSection; its keys then take their defaults.
+  return readSection(ctx, entry.value, path, known) ?? emptySection(path, entry.value);
+}
+
+/** Checks `name` if present; the fallback when absent. Undefined means invalid (already reported). */
+export function field<T>(ctx: Ctx, section: Section, name: string, check: Check<T>, fallback: T): T | undefined {
+  const entry = section.entries.get(name);
+  return entry === undefined ? fallback : checkEntry(ctx, section, name, entry, check);
+}
+
+/** Like `field`, but absence is itself a problem, reported at the enclosing mapping. */
+export function requiredField<T>(ctx: Ctx, section: Section, name: string, check: Check<T>): T | undefined {
+  const entry = section.entries.get(name);
+  if (entry === undefined) {
+    ctx.report(keyPath(section.path, name), section.node, 'required key is missing');
+    return undefined;
+  }
+  return checkEntry(ctx, section, name, entry, check);
+}
+
+function checkEntry<T>(ctx: Ctx, section: Section, name: string, entry: Entry, check: Check<T>): T | undefined {
+  if (ctx.alreadyReported(entry.value)) return undefined;
+  const result = check(entry.value);
+  if (result.ok) return result.value;
+  ctx.report(keyPath(section.path, name), entry.value ?? entry.key, result.message);
+  return undefined;
+}

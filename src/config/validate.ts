@@ -1,0 +1,56 @@
+/** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
+import { isMap, isScalar } from 'yaml';
+import { BREAKER_KEYS, readBreaker } from './breaker.js';
+import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
+import type { Ctx, ValueNode } from './context.js';
+import {
+  DEFAULT_BREAKER,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_FAILOVER,
+  DEFAULT_LISTEN,
+  DEFAULT_LOG_LEVEL,
+  LOG_LEVELS,
+} from './defaults.js';
+import { LISTEN_EXPECTED, parseListen } from './listen.js';
+import { field, readSection, subSection } from './section.js';
+import type { Config } from './types.js';
+import { readUpstreams } from './upstreams.js';
+
+export const ROOT_KEYS = ['listen', 'upstreams', 'breaker', 'failover', 'log', 'shutdown'] as const;
+
+/**
+ * Returns the Config, or undefined when the root itself is unusable. Values
+ * that failed a check are replaced by defaults only to keep the result
+ * well-typed: the caller must throw when `ctx.problems` is not empty.
+ */
+export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Config | undefined {
+  if (root === null || (isScalar(root) && root.value === null)) {
+    ctx.report('', root, 'the file is empty; expected a mapping with at least an "upstreams" list');
+    return undefined;
+  }
+  if (!isMap(root)) {
+    if (!ctx.alreadyReported(root)) ctx.report('', root, `the top level must be a mapping, got ${describe(root)}`);
+    return undefined;
+  }
+  const s = readSection(ctx, root, '', ROOT_KEYS);
+  if (s === undefined) return undefined;
+
+  const breaker = readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), DEFAULT_BREAKER);
+  const failover = subSection(ctx, s, 'failover', ['maxAttempts', 'on404']);
+  const log = subSection(ctx, s, 'log', ['level']);
+  const shutdown = subSection(ctx, s, 'shutdown', ['drainTimeout']);
+  return {
+    source,
+    listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
+    upstreams: readUpstreams(ctx, s, breaker),
+    breaker,
+    failover: {
+      maxAttempts: field(ctx, failover, 'maxAttempts', integer(1), DEFAULT_FAILOVER.maxAttempts) ?? 0,
+      on404: field(ctx, failover, 'on404', boolean, DEFAULT_FAILOVER.on404) ?? false,
+    },
+    log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
+    shutdown: {
+      drainTimeoutMs: field(ctx, shutdown, 'drainTimeout', duration('>= 0'), DEFAULT_DRAIN_TIMEOUT_MS) ?? 0,
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The request pipeline for one proxied registry request: pick an upstream, attempt it, and on a
+ * failure that happened before any byte reached the client, move to the next upstream the
+ * balancer offers — each upstream at most once, at most `maxAttempts` in all.
+ * It never writes error bodies itself: it reports what happened and the server answers.
+ */
+import type { FailoverConfig } from '../config/types.js';
+import type { FailoverReason, Metrics } from '../observability/metrics.js';
+import { BreakerOpenError } from '../upstream/breaker.js';
+import { UpstreamAttemptError } from '../upstream/errors.js';
+import type { DeclinedResponse, RelayTarget } from '../upstream/relay-handler.js';
+import type { AttemptRequest } from '../upstream/upstream.js';
+import type { UpstreamGroup } from './upstream-group.js';
+
+export type ProxyResult =
+  /** An upstream's response went to the client in full. */
+  | { readonly kind: 'relayed'; readonly upstream: string; readonly attempts: number; readonly status: number; readonly bytes: number }
+  /** Every tried upstream said 404 (with on404): the last one's answer is for the client. */
+  | { readonly kind: 'not-found'; readonly upstream: string; readonly attempts: number; readonly response: DeclinedResponse }
+  /** No upstream could answer. */
+  | { readonly kind: 'unavailable'; readonly attempts: number }
+  /** The upstream failed after headers were sent: the client connection must be cut. */
+  | { readonly kind: 'broken'; readonly upstream: string; readonly attempts: number; readonly bytes: number; readonly error: Error }
+  /** The client went away first. */
+  | { readonly kind: 'client-gone'; readonly upstream: string; readonly attempts: number; readonly bytes: number };
+
+export interface ProxyDeps {
+  readonly group: UpstreamGroup;
+  readonly failover: FailoverConfig;
+  readonly metrics: Metrics;
+}
+
+function declineReason(status: number): FailoverReason {
+  if (status === 404) return 'notfound';
+  if (status === 429) return 'ratelimit';
+  return '5xx';
+}
+
+export async function proxyRequest(request: AttemptRequest, target: RelayTarget, deps: ProxyDeps): Promise<ProxyResult> {
+  const { group, failover, metrics } = deps;
+  // 5xx and 429 always move on; a 404 does when on404 says a mirror's miss is not the last word.
+  const declines = failover.on404
+    ? (status: number) => status >= 500 || status === 429 || status === 404
+    : (status: number) => status >= 500 || status === 429;
+  const tried = new Set<string>();
+  let lastNotFound: { upstream: string; response: DeclinedResponse } | undefined;
+  let onlyNotFound = true;
+
+  while (tried.size < failover.maxAttempts) {
+    const upstream = group.pick(tried);
+    if (upstream === undefined) break;
+    const name = upstream.name;
+    tried.add(name);
+    metrics.upstreamSelected(name);
+    const hooks = { declines, onHeaders: (seconds: number) => metrics.upstreamHeaders(name, seconds) };
+    try {
+      const outcome = await upstream.attempt(request, target, hooks);
+      if (outcome.kind === 'relayed') {
+        return { kind: 'relayed', upstream: name, attempts: tried.size, status: outcome.status, bytes: outcome.bytes };
+      }
+      const status = outcome.response.status;
+      metrics.failover(name, declineReason(status));
+      if (status === 404) lastNotFound = { upstream: name, response: outcome.response };
+      else onlyNotFound = false;
+    } catch (err) {
+      const bytes = err instanceof UpstreamAttemptError ? err.bytesRelayed : 0;
+      if (request.signal.aborted) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes };
+      if (err instanceof UpstreamAttemptError && err.afterHeaders) {
+        return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err };
+      }
+      onlyNotFound = false;
+      metrics.failover(name, err instanceof BreakerOpenError ? 'breaker_open' : attemptReason(err));
+    }
+  }
+
+  if (onlyNotFound && lastNotFound !== undefined) {
+    return { kind: 'not-found', upstream: lastNotFound.upstream, attempts: tried.size, response: lastNotFound.response };
+  }
+  return { kind: 'unavailable', attempts: tried.size };
+}
+
+function attemptReason(err: unknown): FailoverReason {
+  if (err instanceof UpstreamAttemptError && err.reason !== 'aborted') return err.reason;
+  return 'reset';
+}

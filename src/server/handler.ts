@@ -1,0 +1,159 @@
+/**
+ * Routes one client request: health and metrics endpoints, the local `/v2/` answer, and the
+ * registry API routes that go to the proxy pipeline. Writes the request log line and metrics.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { clientTarget } from '../proxy/client-target.js';
+import { proxyRequest, type ProxyResult } from '../proxy/proxy.js';
+import { upstreamRequestHeaders } from '../registry/headers.js';
+import { parseRoute, upstreamPath, type Route, type RouteKind } from '../registry/route.js';
+import type { Gateway } from './gateway.js';
+import { sendDeclined, sendJson, sendRegistryError, sendText } from './respond.js';
+
+/** Seconds a client is told to wait when no upstream could answer. */
+const UNAVAILABLE_RETRY_AFTER = '5';
+
+export interface HandlerDeps {
+  readonly gateway: Gateway;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly upstream?: string;
+  readonly attempts?: number;
+  readonly bytes?: number;
+  readonly error?: string;
+}
+
+export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { gateway, logger, metrics } = deps;
+
+  async function handleRegistry(req: IncomingMessage, res: ServerResponse, pathname: string, query: string): Promise<Answer & { kind: RouteKind | 'other' }> {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      return { kind: 'other', status: sendRegistryError(res, 'UNSUPPORTED', `method ${method} is not supported: mirrorgate is a pull-only mirror`, { allow: 'GET, HEAD' }) };
+    }
+    const parsed = parseRoute(pathname, new URLSearchParams(query));
+    if (!parsed.ok) return { kind: 'other', status: sendRegistryError(res, parsed.code, parsed.message) };
+    const route = parsed.route;
+    if (route.kind === 'ping') {
+      sendJson(res, 200, {});
+      return { kind: 'ping', status: 200 };
+    }
+    return { kind: route.kind, ...(await forward(req, res, method, route)) };
+  }
+
+  async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: Exclude<Route, { kind: 'ping' }>): Promise<Answer> {
+    const { config, group } = gateway.current;
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
+    };
+    res.once('close', onClose);
+    metrics.inflight(1);
+    try {
+      const result = await proxyRequest(
+        { method, path: upstreamPath(route), headers: upstreamRequestHeaders(req.headers), signal: abort.signal },
+        clientTarget(res),
+        { group, failover: config.failover, metrics },
+      );
+      return answer(res, result);
+    } finally {
+      metrics.inflight(-1);
+      res.off('close', onClose);
+    }
+  }
+
+  function answer(res: ServerResponse, result: ProxyResult): Answer {
+    switch (result.kind) {
+      case 'relayed':
+        metrics.responseBytes(result.upstream, result.bytes);
+        return result;
+      case 'not-found':
+        return { upstream: result.upstream, attempts: result.attempts, status: sendDeclined(res, result.response) };
+      case 'unavailable':
+        return {
+          attempts: result.attempts,
+          status: sendRegistryError(res, 'UNAVAILABLE', undefined, { 'retry-after': UNAVAILABLE_RETRY_AFTER }),
+        };
+      case 'broken':
+        // Headers are out: the only honest signal left is a cut connection (the client sees a
+        // short body and retries).
+        res.destroy(result.error);
+        metrics.responseBytes(result.upstream, result.bytes);
+        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: res.statusCode, error: result.error.message };
+      case 'client-gone':
+        metrics.responseBytes(result.upstream, result.bytes);
+        // 499 as nginx logs it: the client closed the connection before the answer was complete.
+        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: 499 };
+    }
+  }
+
+  async function handleLocal(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<number> {
+    if (pathname === '/healthz') {
+      sendText(res, 200, 'text/plain', 'ok\n');
+      return 200;
+    }
+    if (pathname === '/readyz') {
+      const ready = gateway.current.group.ready;
+      sendText(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'no upstream is eligible\n');
+      return ready ? 200 : 503;
+    }
+    if (pathname === '/metrics') {
+      sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      return 200;
+    }
+    return sendRegistryError(res, 'NOT_FOUND', `no such endpoint: ${pathname}`);
+  }
+
+  return (req, res) => {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+
+    if (!pathname.startsWith('/v2')) {
+      handleLocal(req, res, pathname).then(
+        (status) => logger.debug({ method, path: pathname, status }, 'local request'),
+        (err: unknown) => fail(res, err, method, pathname),
+      );
+      return;
+    }
+    handleRegistry(req, res, pathname, query).then(
+      (done) => {
+        const upstream = done.upstream ?? 'none';
+        metrics.requestCompleted(upstream, method, done.kind, done.status);
+        logger.info(
+          {
+            method,
+            path: pathname,
+            upstream,
+            attempts: done.attempts ?? 0,
+            status: done.status,
+            bytes: done.bytes ?? 0,
+            ms: Math.round(performance.now() - started),
+            ...(done.error === undefined ? {} : { error: done.error }),
+          },
+          'request',
+        );
+      },
+      (err: unknown) => fail(res, err, method, pathname),
+    );
+  };
+
+  /** A bug, not an upstream failure: answer 500 if we still can, and log it. */
+  function fail(res: ServerResponse, err: unknown, method: string, path: string): void {
+    logger.error({ err, method, path }, 'request failed inside mirrorgate');
+    if (!res.headersSent) {
+      sendRegistryError(res, 'UNKNOWN', 'internal error');
+    } else {
+      res.destroy();
+    }
+  }
+}

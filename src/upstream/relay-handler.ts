@@ -1,0 +1,127 @@
+/**
+ * An undici dispatch handler that relays one upstream response to the client as it arrives.
+ *
+ * Why a dispatch handler and not `pool.stream()`: stream() is this same handler plus a Writable
+ * factory; dispatching directly lets the gateway decide at header time whether to relay or to
+ * fail over, count bytes without another stream layer, and apply backpressure with
+ * pause()/resume() on the upstream socket — a blob is never buffered beyond one chunk.
+ */
+import type { Dispatcher } from 'undici';
+
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
+/** Where a relayed response goes: the proxy's view of the client response. */
+export interface RelayTarget {
+  /** Sends the status line and headers to the client; called at most once. */
+  start(status: number, headers: UpstreamHeaders): void;
+  /** Returns false when the client is not keeping up: the upstream is paused until drain. */
+  write(chunk: Buffer): boolean;
+  onceDrain(resume: () => void): void;
+  end(): void;
+}
+
+/** A response the gateway did not relay because the proxy wants the next upstream instead. */
+export interface DeclinedResponse {
+  readonly status: number;
+  readonly headers: UpstreamHeaders;
+  readonly body: Buffer;
+}
+
+export type RelayOutcome =
+  | { readonly kind: 'relayed'; readonly status: number; readonly bytes: number }
+  | { readonly kind: 'declined'; readonly response: DeclinedResponse };
+
+/**
+ * Error bodies of declined responses are kept (the client may get the last 404 verbatim) up to
+ * this size; a larger one is not a registry error body, and its connection is dropped instead.
+ */
+const MAX_DECLINED_BODY = 64 * 1024;
+
+export class RelayHandler implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #relaying = false;
+  #bytes = 0;
+  #status = 0;
+  #declined: { status: number; headers: UpstreamHeaders; chunks: Buffer[]; size: number } | undefined;
+  readonly #resume = (): void => this.#controller?.resume();
+  readonly #onAbort = (): void => this.#controller?.abort(this.signal.reason as Error);
+
+  constructor(
+    private readonly target: RelayTarget,
+    /** Statuses for which the proxy would rather try another upstream. */
+    private readonly declines: (status: number) => boolean,
+    private readonly signal: AbortSignal,
+    /** Called when response headers arrive (for the time-to-headers metric). */
+    private readonly headersArrived: () => void,
+    private readonly resolve: (outcome: RelayOutcome) => void,
+    private readonly reject: (err: Error, afterHeaders: boolean) => void,
+  ) {}
+
+  get relaying(): boolean {
+    return this.#relaying;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+    else this.signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: UpstreamHeaders): void {
+    this.headersArrived();
+    this.#status = status;
+    if (this.declines(status)) {
+      this.#declined = { status, headers, chunks: [], size: 0 };
+      return;
+    }
+    this.#relaying = true;
+    this.target.start(status, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const declined = this.#declined;
+    if (declined !== undefined) {
+      declined.size += chunk.length;
+      if (declined.size > MAX_DECLINED_BODY) {
+        controller.abort(new Error('declined response body too large to keep'));
+        return;
+      }
+      declined.chunks.push(chunk);
+      return;
+    }
+    this.#bytes += chunk.length;
+    if (!this.target.write(chunk)) {
+      controller.pause();
+      this.target.onceDrain(this.#resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.signal.removeEventListener('abort', this.#onAbort);
+    const declined = this.#declined;
+    if (declined !== undefined) {
+      this.resolve({
+        kind: 'declined',
+        response: { status: declined.status, headers: declined.headers, body: Buffer.concat(declined.chunks) },
+      });
+      return;
+    }
+    this.target.end();
+    this.resolve({ kind: 'relayed', status: this.#status, bytes: this.#bytes });
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    this.signal.removeEventListener('abort', this.#onAbort);
+    const declined = this.#declined;
+    if (declined !== undefined && declined.size > MAX_DECLINED_BODY) {
+      // We dropped the connection ourselves; the status alone is enough to decline.
+      this.resolve({ kind: 'declined', response: { status: declined.status, headers: declined.headers, body: Buffer.alloc(0) } });
+      return;
+    }
+    this.reject(err, this.#relaying);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
