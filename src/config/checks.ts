@@ -25,6 +25,7 @@ export function describe(node: ValueNode): string {
   const value: unknown = isScalar(node) ? node.value : null;
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
+  if (typeof value === 'object') return `a ${(node as { tag?: string }).tag ?? 'tagged'} value`; // e.g. !!binary
   return String(value);
 }
 

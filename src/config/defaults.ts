@@ -1,4 +1,4 @@
-/** Values used for every key the file leaves out (see the schema in README / load.ts). */
+/** Values used for every key the file leaves out (see the schema comment in load.ts). */
 import type { BreakerConfig, FailoverConfig, ListenAddress, LogLevel, TimeoutsConfig } from './types.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '0.0.0.0', port: 5000 };

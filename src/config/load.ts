@@ -22,11 +22,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
+import { unresolvedAliases } from './aliases.js';
 import { Ctx } from './context.js';
 import { substituteEnv, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import { positionAt } from './positions.js';
+import { positionAt, positionOf } from './positions.js';
 import type { Config, ConfigProblem } from './types.js';
 import { validateConfig } from './validate.js';
 
@@ -48,8 +49,12 @@ export function parseConfig(text: string, source: string, env: Env): Config {
   const yamlProblems = [...doc.errors, ...doc.warnings].map(
     (e): ConfigProblem => ({ path: '', ...positionAt(lines, e.pos[0]), message: e.message }),
   );
+  const badAliases = doc.errors.length > 0 ? [] : unresolvedAliases(doc);
+  for (const alias of badAliases) {
+    yamlProblems.push({ path: '', ...positionOf(lines, alias), message: `alias "*${alias.source}" has no matching anchor` });
+  }
   // A tree with syntax errors is partly guesswork; validating it would add noise, not information.
-  if (doc.errors.length > 0) throw new ConfigError(source, yamlProblems.sort(byPosition));
+  if (doc.errors.length > 0 || badAliases.length > 0) throw new ConfigError(source, yamlProblems.sort(byPosition));
 
   const envCtx = new Ctx(doc, lines);
   const failed = substituteEnv(doc.contents, env, (path, node, message) => envCtx.report(path, node, message));

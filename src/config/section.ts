@@ -45,6 +45,9 @@ export function readSection(ctx: Ctx, node: ValueNode, path: string, known: read
     const first = entries.get(name);
     if (first !== undefined) {
       ctx.report(where, pair.key, `duplicate key; first defined at line ${ctx.lineOf(first.key)}`);
+    } else if (name === '<<') {
+      // YAML 1.2 has no merge keys; silently treating `<<` as data would drop the merged settings.
+      ctx.report(where, pair.key, 'merge keys ("<<") are not supported; repeat the keys or alias a whole value');
     } else if (!known.includes(name)) {
       const hint = closestKey(name, known);
       ctx.report(where, pair.key, hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`);

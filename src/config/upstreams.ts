@@ -1,5 +1,5 @@
 /** The `upstreams:` list: each entry's own keys, plus the rules that span entries (unique names, someone gets traffic). */
-import { isSeq } from 'yaml';
+import { isAlias, isSeq } from 'yaml';
 import { BREAKER_KEYS, readBreaker } from './breaker.js';
 import { boolean, describe, duration, expected, fromString, integer, nonEmptyString, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
@@ -90,8 +90,10 @@ export function readUpstreams(ctx: Ctx, root: Section, globalBreaker: BreakerCon
     if (u.name !== undefined) {
       const nameNode = section.entries.get('name')?.value;
       const first = firstNameLine.get(u.name);
+      // An aliased entry (`- *hub`) shares the anchor's name node, so point at the alias instead.
+      const where = isAlias(item) ? item : nameNode;
       if (first === undefined) firstNameLine.set(u.name, ctx.lineOf(nameNode));
-      else ctx.report(keyPath(path, 'name'), nameNode, `duplicate upstream name "${u.name}"; first used at line ${first}`);
+      else ctx.report(keyPath(path, 'name'), where, `duplicate upstream name "${u.name}"; first used at line ${first}`);
     }
     if (u.weight === undefined || u.backup === undefined) trafficKnown = false;
     else if (!u.backup && u.weight > 0) trafficPossible = true;

@@ -44,7 +44,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       sendJson(res, 200, {});
       return { kind: 'ping', status: 200 };
     }
-    return { kind: route.kind, ...(await forward(req, res, method, route)) };
+    return { ...(await forward(req, res, method, route)), kind: route.kind };
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: Exclude<Route, { kind: 'ping' }>): Promise<Answer> {
@@ -72,7 +72,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     switch (result.kind) {
       case 'relayed':
         metrics.responseBytes(result.upstream, result.bytes);
-        return result;
+        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: result.status };
       case 'not-found':
         return { upstream: result.upstream, attempts: result.attempts, status: sendDeclined(res, result.response) };
       case 'unavailable':

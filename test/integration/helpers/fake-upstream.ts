@@ -1,0 +1,85 @@
+/**
+ * An in-process registry stand-in on 127.0.0.1:0 that misbehaves on cue: for faults a real
+ * registry can't be made to show (resets, hangs, 5xx, slow or endless bodies).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type FakeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface FakeUpstream {
+  readonly url: string;
+  /** Every request received, in order (method, url, headers). */
+  readonly requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  handle(handler: FakeHandler): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstream> {
+  let current = handler;
+  const requests: FakeUpstream['requests'] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    current(req, res);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    handle(next) {
+      current = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on: bind, read the port, close. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+
+/** Answers like a registry that has the content: a small JSON body with registry headers. */
+export function registryAnswer(body: string, extra: Record<string, string> = {}): FakeHandler {
+  return (req, res) => {
+    res.writeHead(200, {
+      'content-type': MANIFEST_TYPE,
+      'content-length': Buffer.byteLength(body),
+      'docker-content-digest': 'sha256:' + '0'.repeat(64),
+      'docker-distribution-api-version': 'registry/2.0',
+      ...extra,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+export function registryStatus(status: number, code: string, extra: Record<string, string> = {}): FakeHandler {
+  return (_req, res) => {
+    const body = JSON.stringify({ errors: [{ code, message: `fake ${status}` }] });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+    res.end(body);
+  };
+}
+
+/** Accepts the request and never answers. */
+export const hang: FakeHandler = () => {};
+
+/** Drops the connection before sending any header. */
+export const resetBeforeHeaders: FakeHandler = (req) => {
+  req.socket.destroy();
+};
