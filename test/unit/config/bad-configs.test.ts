@@ -1,0 +1,417 @@
+/**
+ * Every invalid document must produce the exact formatted problem lines,
+ * positions included — the message is the user interface of the validator.
+ */
+import t from 'tap';
+import { ConfigError, formatProblems, parseConfig } from '../../../src/config/index.js';
+
+const SOURCE = 'conf/x.yaml';
+const doc = (...lines: string[]): string => lines.join('\n') + '\n';
+
+/** A valid first upstream (lines 1-3) that the cases below extend. */
+const HUB = ['upstreams:', '  - name: hub', '    url: https://registry-1.docker.io'];
+
+interface Case {
+  readonly name: string;
+  readonly yaml: string;
+  readonly env?: Record<string, string | undefined>;
+  readonly expected: readonly string[];
+}
+
+const cases: Case[] = [
+  // --- malformed YAML and document shape ---
+  {
+    name: 'unclosed flow sequence',
+    yaml: doc('upstreams: [', '  { name: hub, url: "https://a" }', 'listen: x'),
+    expected: ['conf/x.yaml:3:1 Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  },
+  {
+    name: 'unclosed quote',
+    yaml: doc(...HUB, '    weight: "5'),
+    expected: ['conf/x.yaml:5:1 Missing closing "quote'],
+  },
+  {
+    name: 'tab indentation',
+    yaml: doc('upstreams:', '\t- name: hub'),
+    expected: ['conf/x.yaml:2:1 Tabs are not allowed as indentation'],
+  },
+  {
+    name: 'several documents',
+    yaml: doc(...HUB, '---', 'listen: "0.0.0.0:1"'),
+    expected: ['conf/x.yaml:4:1 Source contains multiple documents; please use YAML.parseAllDocuments()'],
+  },
+  {
+    name: 'alias without anchor',
+    yaml: doc('upstreams: *hubs'),
+    expected: ['conf/x.yaml:1:12 alias "*hubs" has no matching anchor'],
+  },
+  {
+    name: 'empty file',
+    yaml: '',
+    expected: ['conf/x.yaml:1:1 the file is empty; expected a mapping with at least an "upstreams" list'],
+  },
+  {
+    name: 'comments only',
+    yaml: doc('# nothing here yet', '# upstreams:'),
+    expected: ['conf/x.yaml:1:1 the file is empty; expected a mapping with at least an "upstreams" list'],
+  },
+  {
+    name: 'root is a sequence',
+    yaml: doc('- name: hub', '  url: https://a'),
+    expected: ['conf/x.yaml:1:1 the top level must be a mapping, got a sequence'],
+  },
+  {
+    name: 'root is a scalar',
+    yaml: doc('upstreams'),
+    expected: ['conf/x.yaml:1:1 the top level must be a mapping, got string "upstreams"'],
+  },
+
+  // --- upstreams list ---
+  {
+    name: 'missing upstreams',
+    yaml: doc('listen: "0.0.0.0:5000"', 'log:', '  level: debug'),
+    expected: ['conf/x.yaml:1:1 upstreams: required key is missing'],
+  },
+  {
+    name: 'empty upstreams',
+    yaml: doc('upstreams: []'),
+    expected: ['conf/x.yaml:1:12 upstreams: must be a non-empty sequence of upstreams, got an empty sequence'],
+  },
+  {
+    name: 'upstreams without value',
+    yaml: doc('listen: "0.0.0.0:5000"', 'upstreams:'),
+    expected: ['conf/x.yaml:2:11 upstreams: must be a non-empty sequence of upstreams, got null'],
+  },
+  {
+    name: 'upstreams as a mapping',
+    yaml: doc('upstreams:', '  hub:', '    url: https://a'),
+    expected: ['conf/x.yaml:2:3 upstreams: must be a non-empty sequence of upstreams, got a mapping'],
+  },
+  {
+    name: 'upstream entry that is not a mapping',
+    yaml: doc(...HUB, '  - https://mirror.gcr.io'),
+    expected: ['conf/x.yaml:4:5 upstreams[1]: must be a mapping, got string "https://mirror.gcr.io"'],
+  },
+  {
+    name: 'missing name and url are reported at the entry',
+    yaml: doc(...HUB, '  - weight: 2', '    backup: true'),
+    expected: [
+      'conf/x.yaml:4:5 upstreams[1].name: required key is missing',
+      'conf/x.yaml:4:5 upstreams[1].url: required key is missing',
+    ],
+  },
+  {
+    name: 'all weights 0',
+    yaml: doc(...HUB, '    weight: 0', '  - name: gcr', '    url: https://mirror.gcr.io', '    weight: 0'),
+    expected: ['conf/x.yaml:2:3 upstreams: at least one non-backup upstream needs weight > 0'],
+  },
+  {
+    name: 'weight 0 plus a backup only',
+    yaml: doc(...HUB, '    weight: 0', '  - name: gcr', '    url: https://mirror.gcr.io', '    backup: true'),
+    expected: ['conf/x.yaml:2:3 upstreams: at least one non-backup upstream needs weight > 0'],
+  },
+  {
+    name: 'backups only',
+    yaml: doc('upstreams:', '  - { name: a, url: "https://a", backup: true, weight: 3 }'),
+    expected: ['conf/x.yaml:2:3 upstreams: at least one non-backup upstream needs weight > 0'],
+  },
+
+  // --- per-upstream values ---
+  {
+    name: 'negative weight',
+    yaml: doc(...HUB, '    weight: -2'),
+    expected: ['conf/x.yaml:4:13 upstreams[0].weight: must be an integer >= 0, got -2'],
+  },
+  {
+    name: 'float weight',
+    yaml: doc(...HUB, '    weight: 1.5'),
+    expected: ['conf/x.yaml:4:13 upstreams[0].weight: must be an integer >= 0, got 1.5'],
+  },
+  {
+    name: 'quoted number weight is a string',
+    yaml: doc(...HUB, '    weight: "5"'),
+    expected: ['conf/x.yaml:4:13 upstreams[0].weight: must be an integer >= 0, got string "5"'],
+  },
+  {
+    name: 'word weight',
+    yaml: doc(...HUB, '    weight: five'),
+    expected: ['conf/x.yaml:4:13 upstreams[0].weight: must be an integer >= 0, got string "five"'],
+  },
+  {
+    name: 'weight from the environment is still a string',
+    yaml: doc(...HUB, '    weight: ${HUB_WEIGHT}'),
+    env: { HUB_WEIGHT: '5' },
+    expected: ['conf/x.yaml:4:13 upstreams[0].weight: must be an integer >= 0, got string "5"'],
+  },
+  {
+    name: 'empty weight',
+    yaml: doc(...HUB, '    weight:'),
+    expected: ['conf/x.yaml:4:12 upstreams[0].weight: must be an integer >= 0, got null'],
+  },
+  {
+    name: 'backup is not a boolean (YAML 1.2: "yes" is a string)',
+    yaml: doc(...HUB, '    backup: yes'),
+    expected: ['conf/x.yaml:4:13 upstreams[0].backup: must be true or false, got string "yes"'],
+  },
+  {
+    name: 'duplicate upstream names',
+    yaml: doc(...HUB, '  - name: gcr', '    url: https://mirror.gcr.io', '  - name: hub', '    url: https://hub.corp'),
+    expected: ['conf/x.yaml:6:11 upstreams[2].name: duplicate upstream name "hub"; first used at line 2'],
+  },
+  {
+    name: 'name with uppercase',
+    yaml: doc('upstreams:', '  - name: DockerHub', '    url: https://registry-1.docker.io'),
+    expected: ['conf/x.yaml:2:11 upstreams[0].name: must be a name of lowercase letters, digits and "-", got string "DockerHub"'],
+  },
+  {
+    name: 'name with underscore',
+    yaml: doc('upstreams:', '  - name: docker_hub', '    url: https://registry-1.docker.io'),
+    expected: ['conf/x.yaml:2:11 upstreams[0].name: must be a name of lowercase letters, digits and "-", got string "docker_hub"'],
+  },
+  {
+    name: 'maxConnections 0',
+    yaml: doc(...HUB, '    maxConnections: 0'),
+    expected: ['conf/x.yaml:4:21 upstreams[0].maxConnections: must be an integer >= 1, got 0'],
+  },
+  {
+    name: 'tls is not a mapping',
+    yaml: doc(...HUB, '    tls: true'),
+    expected: ['conf/x.yaml:4:10 upstreams[0].tls: must be a mapping, got true'],
+  },
+  {
+    name: 'empty ca and non-boolean insecureSkipVerify',
+    yaml: doc(...HUB, '    tls:', '      insecureSkipVerify: "false"', '      ca: ""'),
+    expected: [
+      'conf/x.yaml:5:27 upstreams[0].tls.insecureSkipVerify: must be true or false, got string "false"',
+      'conf/x.yaml:6:11 upstreams[0].tls.ca: must be a non-empty string, got string ""',
+    ],
+  },
+
+  // --- URLs ---
+  {
+    name: 'ftp URL',
+    yaml: doc('upstreams:', '  - name: hub', '    url: ftp://mirror.example'),
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: must be an http:// or https:// URL, got string "ftp://mirror.example"'],
+  },
+  {
+    name: 'URL ending in /v2',
+    yaml: doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io/v2'),
+    expected: [
+      'conf/x.yaml:3:10 upstreams[0].url: must not end with "/v2": the gateway appends /v2 itself; use "https://registry-1.docker.io"',
+    ],
+  },
+  {
+    name: 'URL with base path ending in /v2/',
+    yaml: doc('upstreams:', '  - name: nexus', '    url: "https://nexus.corp/repository/hub/v2/"'),
+    expected: [
+      'conf/x.yaml:3:10 upstreams[0].url: must not end with "/v2": the gateway appends /v2 itself; use "https://nexus.corp/repository/hub"',
+    ],
+  },
+  {
+    name: 'URL with credentials (value not echoed)',
+    yaml: doc('upstreams:', '  - name: hub', '    url: https://bob:${HUB_TOKEN}@registry-1.docker.io'),
+    env: { HUB_TOKEN: 's3cret' },
+    expected: [
+      'conf/x.yaml:3:10 upstreams[0].url: must not contain credentials (user:password@); configure registry auth elsewhere',
+    ],
+  },
+  {
+    name: 'URL with query string',
+    yaml: doc('upstreams:', '  - name: hub', '    url: "https://mirror.example/?ns=docker.io"'),
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: must not have a query string or fragment, got string "https://mirror.example/?ns=docker.io"'],
+  },
+  {
+    name: 'relative URL',
+    yaml: doc('upstreams:', '  - name: hub', '    url: registry-1.docker.io'),
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: must be an absolute http:// or https:// URL, got string "registry-1.docker.io"'],
+  },
+  {
+    name: 'unset ${VAR}',
+    yaml: doc('upstreams:', '  - name: hub', '    url: https://${HUB_HOST}'),
+    env: { HUB_HOST: undefined },
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: environment variable HUB_HOST is not set'],
+  },
+
+  // --- durations ---
+  {
+    name: 'duration written in words',
+    yaml: doc(...HUB, '    timeouts:', '      connect: 5 seconds'),
+    expected: [
+      'conf/x.yaml:5:16 upstreams[0].timeouts.connect: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "5 seconds"',
+    ],
+  },
+  {
+    name: 'negative duration',
+    yaml: doc(...HUB, '    timeouts: { headers: -1s }'),
+    expected: [
+      'conf/x.yaml:4:26 upstreams[0].timeouts.headers: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"',
+    ],
+  },
+  {
+    name: 'duration without unit',
+    yaml: doc(...HUB, 'breaker:', '  window: 10'),
+    expected: ['conf/x.yaml:5:11 breaker.window: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got 10'],
+  },
+  {
+    name: 'zero duration where > 0 is required',
+    yaml: doc(...HUB, '    timeouts:', '      idle: 0s'),
+    expected: [
+      'conf/x.yaml:5:13 upstreams[0].timeouts.idle: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "0s"',
+    ],
+  },
+  {
+    name: 'negative drain timeout',
+    yaml: doc(...HUB, 'shutdown:', '  drainTimeout: -1s'),
+    expected: [
+      'conf/x.yaml:5:17 shutdown.drainTimeout: must be a duration >= 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"',
+    ],
+  },
+  {
+    name: 'duration too long for a Node timer',
+    yaml: doc(...HUB, 'breaker:', '  resetTimeout: 1000h'),
+    expected: [
+      'conf/x.yaml:5:17 breaker.resetTimeout: must be at most 2147483647ms (about 24.8 days; Node timers overflow beyond that), got string "1000h"',
+    ],
+  },
+
+  // --- other sections ---
+  {
+    name: 'listen without host',
+    yaml: doc('listen: "5000"', ...HUB),
+    expected: ['conf/x.yaml:1:9 listen: must be a "host:port" string such as "0.0.0.0:5000" or "[::]:5000", got string "5000"'],
+  },
+  {
+    name: 'listen as a number',
+    yaml: doc('listen: 5000', ...HUB),
+    expected: ['conf/x.yaml:1:9 listen: must be a "host:port" string such as "0.0.0.0:5000" or "[::]:5000", got 5000'],
+  },
+  {
+    name: 'listen port out of range',
+    yaml: doc('listen: "0.0.0.0:65536"', ...HUB),
+    expected: ['conf/x.yaml:1:9 listen: port must be an integer from 0 to 65535, got "65536"'],
+  },
+  {
+    name: 'listen with unbracketed IPv6',
+    yaml: doc('listen: ":::5000"', ...HUB),
+    expected: ['conf/x.yaml:1:9 listen: an IPv6 host must be in brackets, e.g. "[::]:5000", got string ":::5000"'],
+  },
+  {
+    name: 'listen with a bad IPv4 address',
+    yaml: doc('listen: "300.1.1.1:5000"', ...HUB),
+    expected: ['conf/x.yaml:1:9 listen: host "300.1.1.1" is not an IP address or hostname'],
+  },
+  {
+    name: 'bad log level',
+    yaml: doc(...HUB, 'log:', '  level: verbose'),
+    expected: ['conf/x.yaml:5:10 log.level: must be one of fatal, error, warn, info, debug, trace, silent, got string "verbose"'],
+  },
+  {
+    name: 'breaker thresholds out of range',
+    yaml: doc(...HUB, 'breaker:', '  errorThresholdPercentage: 0', '  volumeThreshold: 0.5'),
+    expected: [
+      'conf/x.yaml:5:29 breaker.errorThresholdPercentage: must be a number from 1 to 100, got 0',
+      'conf/x.yaml:6:20 breaker.volumeThreshold: must be an integer >= 1, got 0.5',
+    ],
+  },
+  {
+    name: 'failover values',
+    yaml: doc(...HUB, 'failover: { maxAttempts: 0, on404: "no" }'),
+    expected: [
+      'conf/x.yaml:4:26 failover.maxAttempts: must be an integer >= 1, got 0',
+      'conf/x.yaml:4:36 failover.on404: must be true or false, got string "no"',
+    ],
+  },
+  {
+    name: 'section that is not a mapping',
+    yaml: doc(...HUB, 'log: debug'),
+    expected: ['conf/x.yaml:4:6 log: must be a mapping, got string "debug"'],
+  },
+
+  // --- keys ---
+  {
+    name: 'unknown key with a typo hint',
+    yaml: doc(...HUB, '    wieght: 3'),
+    expected: ['conf/x.yaml:4:5 upstreams[0].wieght: unknown key; did you mean "weight"?'],
+  },
+  {
+    name: 'unknown key with a case hint',
+    yaml: doc(...HUB, '    MAXCONNECTIONS: 3'),
+    expected: ['conf/x.yaml:4:5 upstreams[0].MAXCONNECTIONS: unknown key; did you mean "maxConnections"?'],
+  },
+  {
+    name: 'unknown key in an upstream breaker override',
+    yaml: doc(...HUB, '    breaker:', '      resetTimout: 5s'),
+    expected: ['conf/x.yaml:5:7 upstreams[0].breaker.resetTimout: unknown key; did you mean "resetTimeout"?'],
+  },
+  {
+    name: 'unknown key without a close match',
+    yaml: doc(...HUB, 'metrics:', '  port: 9090'),
+    expected: ['conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, breaker, failover, log, shutdown'],
+  },
+  {
+    name: 'duplicate YAML key',
+    yaml: doc(...HUB, '    weight: 2', '    weight: 3'),
+    expected: ['conf/x.yaml:5:5 upstreams[0].weight: duplicate key; first defined at line 4'],
+  },
+  {
+    name: 'merge key',
+    yaml: doc('upstreams:', '  - <<: { url: "https://a" }', '    name: hub'),
+    expected: [
+      'conf/x.yaml:2:5 upstreams[0].<<: merge keys ("<<") are not supported; repeat the keys or alias a whole value',
+      'conf/x.yaml:2:5 upstreams[0].url: required key is missing',
+    ],
+  },
+
+  // --- many problems at once, in document order ---
+  {
+    name: 'multiple problems reported together',
+    yaml: doc(
+      'listen: "0.0.0.0:99999"', // 1
+      'upstreams:', // 2
+      '  - name: Hub', // 3
+      '    url: ftp://hub', // 4
+      '    weight: -1', // 5
+      '    timeouts: { connect: 10 }', // 6
+      '  - name: gcr', // 7
+      '    url: https://${GCR_HOST}/v2', // 8
+      '    wieght: 2', // 9
+      '  - url: https://quay.io', // 10
+      '    maxConnections: 0', // 11
+      'log: { level: loud }', // 12
+    ),
+    expected: [
+      'conf/x.yaml:1:9 listen: port must be an integer from 0 to 65535, got "99999"',
+      'conf/x.yaml:3:11 upstreams[0].name: must be a name of lowercase letters, digits and "-", got string "Hub"',
+      'conf/x.yaml:4:10 upstreams[0].url: must be an http:// or https:// URL, got string "ftp://hub"',
+      'conf/x.yaml:5:13 upstreams[0].weight: must be an integer >= 0, got -1',
+      'conf/x.yaml:6:26 upstreams[0].timeouts.connect: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got 10',
+      'conf/x.yaml:8:10 upstreams[1].url: environment variable GCR_HOST is not set',
+      'conf/x.yaml:9:5 upstreams[1].wieght: unknown key; did you mean "weight"?',
+      'conf/x.yaml:10:5 upstreams[2].name: required key is missing',
+      'conf/x.yaml:11:21 upstreams[2].maxConnections: must be an integer >= 1, got 0',
+      'conf/x.yaml:12:15 log.level: must be one of fatal, error, warn, info, debug, trace, silent, got string "loud"',
+    ],
+  },
+];
+
+t.ok(cases.length >= 25, `at least 25 bad documents (have ${cases.length})`);
+
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    let caught: unknown;
+    try {
+      parseConfig(c.yaml, SOURCE, c.env ?? {});
+    } catch (err) {
+      caught = err;
+    }
+    if (!(caught instanceof ConfigError)) {
+      t.fail(`expected a ConfigError, got ${caught === undefined ? 'a valid config' : String(caught)}`);
+      return;
+    }
+    t.equal(caught.code, 'CONFIG_INVALID');
+    t.equal(caught.name, 'ConfigError');
+    t.equal(caught.message, c.expected.join('\n'));
+    t.equal(caught.problems.length, c.expected.length, 'one problem per line');
+    t.equal(formatProblems(SOURCE, caught.problems), caught.message);
+  });
+}

@@ -1,0 +1,269 @@
+import t from 'tap';
+import { parseConfig, type Config, type UpstreamConfig } from '../../../src/config/index.js';
+
+const doc = (...lines: string[]): string => lines.join('\n') + '\n';
+
+const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 };
+
+/** An upstream as it comes out with nothing but name and url given. */
+const defaultUpstream = (name: string, url: string): UpstreamConfig => ({
+  name,
+  url,
+  weight: 1,
+  backup: false,
+  tls: { insecureSkipVerify: false },
+  timeouts: { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000 },
+  maxConnections: 64,
+  breaker: DEFAULT_BREAKER,
+});
+
+const parse = (yaml: string, env: Record<string, string | undefined> = {}): Config => parseConfig(yaml, 'conf/test.yaml', env);
+
+t.test('minimal config gets every default', async (t) => {
+  const config = parse(doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io'));
+  t.strictSame(config, {
+    source: 'conf/test.yaml',
+    listen: { host: '0.0.0.0', port: 5000 },
+    upstreams: [defaultUpstream('hub', 'https://registry-1.docker.io')],
+    breaker: DEFAULT_BREAKER,
+    failover: { maxAttempts: 3, on404: true },
+    log: { level: 'info' },
+    shutdown: { drainTimeoutMs: 25_000 },
+  });
+  t.notOk('ca' in config.upstreams[0]!.tls, 'no ca key when none is configured');
+});
+
+t.test('every key given', async (t) => {
+  const config = parse(
+    doc(
+      'listen: "127.0.0.1:8080"',
+      'upstreams:',
+      '  - name: hub',
+      '    url: https://registry-1.docker.io',
+      '    weight: 5',
+      '    backup: false',
+      '    tls: { insecureSkipVerify: false, ca: /etc/ssl/corp-ca.pem }',
+      '    timeouts: { connect: 2s, headers: 1.5m, idle: 500ms }',
+      '    maxConnections: 16',
+      '    breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, window: 1m, resetTimeout: 1h }',
+      '  - name: nexus-2',
+      '    url: http://nexus.corp:8081/repository/docker-hub/',
+      '    weight: 0',
+      '    backup: true',
+      '    tls:',
+      '      insecureSkipVerify: true',
+      'breaker:',
+      '  errorThresholdPercentage: 100',
+      '  volumeThreshold: 20',
+      '  window: 20s',
+      '  resetTimeout: 45s',
+      'failover: { maxAttempts: 1, on404: false }',
+      'log: { level: silent }',
+      'shutdown: { drainTimeout: 0s }',
+    ),
+  );
+  const globalBreaker = { errorThresholdPercentage: 100, volumeThreshold: 20, windowMs: 20_000, resetTimeoutMs: 45_000 };
+  t.strictSame(config, {
+    source: 'conf/test.yaml',
+    listen: { host: '127.0.0.1', port: 8080 },
+    upstreams: [
+      {
+        name: 'hub',
+        url: 'https://registry-1.docker.io',
+        weight: 5,
+        backup: false,
+        tls: { insecureSkipVerify: false, ca: '/etc/ssl/corp-ca.pem' },
+        timeouts: { connectMs: 2_000, headersMs: 90_000, idleMs: 500 },
+        maxConnections: 16,
+        breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, windowMs: 60_000, resetTimeoutMs: 3_600_000 },
+      },
+      {
+        ...defaultUpstream('nexus-2', 'http://nexus.corp:8081/repository/docker-hub'),
+        weight: 0,
+        backup: true,
+        tls: { insecureSkipVerify: true },
+        breaker: globalBreaker,
+      },
+    ],
+    breaker: globalBreaker,
+    failover: { maxAttempts: 1, on404: false },
+    log: { level: 'silent' },
+    shutdown: { drainTimeoutMs: 0 },
+  });
+});
+
+t.test('per-upstream breaker override is merged with the global breaker', async (t) => {
+  const config = parse(
+    doc(
+      'breaker: { volumeThreshold: 4, window: 5s }',
+      'upstreams:',
+      '  - name: flaky',
+      '    url: https://flaky.example',
+      '    breaker:',
+      '      window: 1m',
+      '      errorThresholdPercentage: 10',
+      '  - name: steady',
+      '    url: https://steady.example',
+    ),
+  );
+  t.strictSame(config.breaker, { errorThresholdPercentage: 50, volumeThreshold: 4, windowMs: 5_000, resetTimeoutMs: 30_000 });
+  t.strictSame(config.upstreams[0]!.breaker, {
+    errorThresholdPercentage: 10, // override
+    volumeThreshold: 4, // global
+    windowMs: 60_000, // override
+    resetTimeoutMs: 30_000, // default via global
+  });
+  t.strictSame(config.upstreams[1]!.breaker, config.breaker);
+});
+
+t.test('${VAR} substitution', async (t) => {
+  const env = { HUB_HOST: 'registry-1.docker.io', CA_DIR: '/etc/ssl', LISTEN: '[::]:5001', EMPTY: '' };
+  const config = parse(
+    doc(
+      'listen: ${LISTEN}',
+      'upstreams:',
+      '  - name: hub${EMPTY}',
+      '    url: "https://${HUB_HOST}/"',
+      '    tls:',
+      '      ca: ${CA_DIR}/ca.pem',
+      '  - name: literal',
+      '    url: https://literal.example',
+      '    tls:',
+      '      ca: /certs/$${NOT_A_VAR}/ca.pem',
+    ),
+    env,
+  );
+  t.strictSame(config.listen, { host: '::', port: 5001 });
+  t.equal(config.upstreams[0]!.name, 'hub');
+  t.equal(config.upstreams[0]!.url, 'https://registry-1.docker.io');
+  t.equal(config.upstreams[0]!.tls.ca, '/etc/ssl/ca.pem');
+  t.equal(config.upstreams[1]!.tls.ca, '/certs/${NOT_A_VAR}/ca.pem', '$${ escapes');
+});
+
+t.test('URL normalisation', async (t) => {
+  const cases: [string, string][] = [
+    ['https://registry-1.docker.io', 'https://registry-1.docker.io'],
+    ['https://registry-1.docker.io/', 'https://registry-1.docker.io'],
+    ['HTTPS://Mirror.GCR.io//', 'https://mirror.gcr.io'],
+    ['https://nexus.corp/repository/docker-hub', 'https://nexus.corp/repository/docker-hub'],
+    ['https://nexus.corp/repository/docker-hub/', 'https://nexus.corp/repository/docker-hub'],
+    ['https://nexus.corp:443/repository/hub', 'https://nexus.corp/repository/hub'],
+    ['http://nexus.corp:80/', 'http://nexus.corp'],
+    ['http://10.0.0.5:8081/base', 'http://10.0.0.5:8081/base'],
+    ['http://[fd00::5]:8081', 'http://[fd00::5]:8081'],
+    ['https://mirror.example/v2-cache', 'https://mirror.example/v2-cache'],
+  ];
+  for (const [input, normalised] of cases) {
+    const config = parse(doc('upstreams:', '  - name: m', `    url: "${input}"`));
+    t.equal(config.upstreams[0]!.url, normalised, input);
+  }
+});
+
+t.test('listen forms', async (t) => {
+  const cases: [string, { host: string; port: number }][] = [
+    ['0.0.0.0:5000', { host: '0.0.0.0', port: 5000 }],
+    ['[::]:5000', { host: '::', port: 5000 }],
+    ['[::1]:0', { host: '::1', port: 0 }],
+    ['localhost:65535', { host: 'localhost', port: 65535 }],
+    ['gateway.internal:80', { host: 'gateway.internal', port: 80 }],
+  ];
+  for (const [listen, expected] of cases) {
+    const config = parse(doc(`listen: "${listen}"`, 'upstreams:', '  - { name: a, url: "http://a" }'));
+    t.strictSame(config.listen, expected, listen);
+  }
+});
+
+t.test('empty sections mean all defaults', async (t) => {
+  const config = parse(
+    doc(
+      'upstreams:',
+      '  - name: hub',
+      '    url: https://registry-1.docker.io',
+      '    tls:',
+      '    #  ca: /etc/ssl/ca.pem',
+      'breaker:',
+      '#  window: 5s',
+      'log:',
+    ),
+  );
+  t.strictSame(config.upstreams[0], defaultUpstream('hub', 'https://registry-1.docker.io'));
+  t.strictSame(config.breaker, DEFAULT_BREAKER);
+  t.equal(config.log.level, 'info');
+});
+
+t.test('anchors and aliases', async (t) => {
+  const config = parse(
+    doc(
+      'upstreams:',
+      '  - name: a',
+      '    url: https://a.example',
+      '    timeouts: &fast { connect: 1s, headers: 2s, idle: 3s }',
+      '  - name: b',
+      '    url: https://b.example',
+      '    timeouts: *fast',
+    ),
+  );
+  t.strictSame(config.upstreams[1]!.timeouts, { connectMs: 1_000, headersMs: 2_000, idleMs: 3_000 });
+});
+
+t.test('traffic rule: one weighted non-backup upstream is enough', async (t) => {
+  const config = parse(
+    doc(
+      'upstreams:',
+      '  - { name: drained, url: "https://a", weight: 0 }',
+      '  - { name: live, url: "https://b", weight: 2 }',
+      '  - { name: spare, url: "https://c", backup: true }',
+    ),
+  );
+  t.strictSame(
+    config.upstreams.map((u) => [u.name, u.weight, u.backup]),
+    [
+      ['drained', 0, false],
+      ['live', 2, false],
+      ['spare', 1, true],
+    ],
+  );
+});
+
+t.test('a UTF-8 byte order mark is ignored', async (t) => {
+  const config = parse('\uFEFF' + doc('upstreams:', '  - { name: a, url: "https://a" }'));
+  t.equal(config.upstreams[0]!.name, 'a');
+});
+
+t.test('the result is deeply frozen', async (t) => {
+  const config = parse(doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io', '    tls: { ca: /ca.pem }'));
+  const u = config.upstreams[0]!;
+  for (const [what, obj] of Object.entries({
+    config,
+    listen: config.listen,
+    upstreams: config.upstreams,
+    upstream: u,
+    tls: u.tls,
+    timeouts: u.timeouts,
+    upstreamBreaker: u.breaker,
+    breaker: config.breaker,
+    failover: config.failover,
+    log: config.log,
+    shutdown: config.shutdown,
+  })) {
+    t.ok(Object.isFrozen(obj), `${what} is frozen`);
+  }
+  t.throws(() => {
+    (u as { weight: number }).weight = 9;
+  }, TypeError);
+  t.throws(() => {
+    (config.upstreams as UpstreamConfig[]).push(u);
+  }, TypeError);
+  t.equal(u.weight, 1);
+});
+
+t.test('parseConfig does not touch process.env', async (t) => {
+  process.env.MIRRORGATE_TEST_ONLY_VAR = 'from-process-env';
+  t.teardown(() => {
+    delete process.env.MIRRORGATE_TEST_ONLY_VAR;
+  });
+  t.throws(
+    () => parse(doc('upstreams:', '  - { name: a, url: "https://${MIRRORGATE_TEST_ONLY_VAR}" }')),
+    { code: 'CONFIG_INVALID', message: 'conf/test.yaml:2:21 upstreams[0].url: environment variable MIRRORGATE_TEST_ONLY_VAR is not set' },
+  );
+});
