@@ -15,8 +15,11 @@ import type { UpstreamGroup } from './upstream-group.js';
 export type ProxyResult =
   /** An upstream's response went to the client in full. */
   | { readonly kind: 'relayed'; readonly upstream: string; readonly attempts: number; readonly status: number; readonly bytes: number }
-  /** Every tried upstream said 404 (with on404): the last one's answer is for the client. */
-  | { readonly kind: 'not-found'; readonly upstream: string; readonly attempts: number; readonly response: DeclinedResponse }
+  /**
+   * A captured upstream answer for the client: a redirect passed through, or the last 404 when
+   * every tried upstream said 404 (with on404).
+   */
+  | { readonly kind: 'answer'; readonly upstream: string; readonly attempts: number; readonly response: DeclinedResponse }
   /** No upstream could answer. */
   | { readonly kind: 'unavailable'; readonly attempts: number }
   /** The upstream failed after headers were sent: the client connection must be cut. */
@@ -58,6 +61,7 @@ export async function proxyRequest(request: AttemptRequest, target: RelayTarget,
       if (outcome.kind === 'relayed') {
         return { kind: 'relayed', upstream: name, attempts: tried.size, status: outcome.status, bytes: outcome.bytes };
       }
+      if (outcome.kind === 'answer') return { kind: 'answer', upstream: name, attempts: tried.size, response: outcome.response };
       const status = outcome.response.status;
       metrics.failover(name, declineReason(status));
       if (status === 404) lastNotFound = { upstream: name, response: outcome.response };
@@ -74,7 +78,7 @@ export async function proxyRequest(request: AttemptRequest, target: RelayTarget,
   }
 
   if (onlyNotFound && lastNotFound !== undefined) {
-    return { kind: 'not-found', upstream: lastNotFound.upstream, attempts: tried.size, response: lastNotFound.response };
+    return { kind: 'answer', upstream: lastNotFound.upstream, attempts: tried.size, response: lastNotFound.response };
   }
   return { kind: 'unavailable', attempts: tried.size };
 }

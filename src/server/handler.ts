@@ -8,9 +8,9 @@ import type { Metrics } from '../observability/metrics.js';
 import { clientTarget } from '../proxy/client-target.js';
 import { proxyRequest, type ProxyResult } from '../proxy/proxy.js';
 import { upstreamRequestHeaders } from '../registry/headers.js';
-import { parseRoute, upstreamPath, type Route, type RouteKind } from '../registry/route.js';
+import { parseRoute, type Route, type RouteKind } from '../registry/route.js';
 import type { Gateway } from './gateway.js';
-import { sendDeclined, sendJson, sendRegistryError, sendText } from './respond.js';
+import { sendCaptured, sendJson, sendRegistryError, sendText } from './respond.js';
 
 /** Seconds a client is told to wait when no upstream could answer. */
 const UNAVAILABLE_RETRY_AFTER = '5';
@@ -57,7 +57,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     metrics.inflight(1);
     try {
       const result = await proxyRequest(
-        { method, path: upstreamPath(route), headers: upstreamRequestHeaders(req.headers), signal: abort.signal },
+        { method, route, headers: upstreamRequestHeaders(req.headers), signal: abort.signal },
         clientTarget(res),
         { group, failover: config.failover, metrics },
       );
@@ -73,8 +73,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       case 'relayed':
         metrics.responseBytes(result.upstream, result.bytes);
         return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: result.status };
-      case 'not-found':
-        return { upstream: result.upstream, attempts: result.attempts, status: sendDeclined(res, result.response) };
+      case 'answer':
+        return { upstream: result.upstream, attempts: result.attempts, status: sendCaptured(res, result.response) };
       case 'unavailable':
         return {
           attempts: result.attempts,

@@ -38,8 +38,11 @@ export function sendRegistryError(
   return status;
 }
 
-/** Replays an upstream's declined answer (the last 404 when every mirror lacked the content). */
-export function sendDeclined(res: ServerResponse, response: DeclinedResponse): number {
+/**
+ * Sends an upstream answer that was captured whole rather than streamed: the last 404 when every
+ * mirror lacked the content, or a redirect passed through.
+ */
+export function sendCaptured(res: ServerResponse, response: DeclinedResponse): number {
   const headers = clientResponseHeaders(response.headers);
   // The body was captured whole, so its length is known whatever the upstream framed it with.
   headers['content-length'] = response.body.length;

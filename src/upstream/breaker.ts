@@ -31,6 +31,9 @@ export class UpstreamBreaker {
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   readonly #name: string;
   #state: BreakerState = 'closed';
+  /** Until when an upstream that asked us to back off (429 Retry-After) stays out. */
+  #heldUntil = 0;
+  #holdTimer: NodeJS.Timeout | undefined;
   readonly #events: BreakerEvents;
 
   /** `isFault(err)`: whether an error counts against the upstream (a client hang-up does not). */
@@ -50,7 +53,9 @@ export class UpstreamBreaker {
       errorFilter: (err: unknown) => !isFault(err),
     });
     this.#breaker.on('open', () => this.#set('open', false));
-    this.#breaker.on('halfOpen', () => this.#set('half-open', true));
+    this.#breaker.on('halfOpen', () => {
+      if (Date.now() >= this.#heldUntil) this.#set('half-open', true);
+    });
     this.#breaker.on('close', () => this.#set('closed', true));
   }
 
@@ -60,7 +65,22 @@ export class UpstreamBreaker {
 
   /** Whether a new request would be let through right now. */
   get accepting(): boolean {
-    return this.#breaker.closed || this.#breaker.pendingClose;
+    return (this.#breaker.closed || this.#breaker.pendingClose) && Date.now() >= this.#heldUntil;
+  }
+
+  /**
+   * Opens the breaker for at least `ms` (a rate-limited upstream's Retry-After), longer if
+   * opossum's own resetTimeout has not run out by then.
+   */
+  holdOpen(ms: number): void {
+    this.#heldUntil = Math.max(this.#heldUntil, Date.now() + ms);
+    if (!this.#breaker.opened) this.#breaker.open();
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = setTimeout(() => {
+      // opossum half-opened during the hold and was kept quiet: say so now.
+      if (this.#breaker.halfOpen) this.#set('half-open', true);
+    }, this.#heldUntil - Date.now());
+    this.#holdTimer.unref();
   }
 
   async run<T>(work: () => Promise<T>): Promise<T> {
@@ -73,6 +93,7 @@ export class UpstreamBreaker {
 
   /** Stops opossum's timers (the reset timer and the rolling window). */
   shutdown(): void {
+    clearTimeout(this.#holdTimer);
     this.#breaker.shutdown();
   }
 

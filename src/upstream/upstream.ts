@@ -1,18 +1,30 @@
 /**
- * One upstream registry: its keep-alive connection pool, its circuit breaker, and how one
- * attempt is sent to it. Only this folder imports undici.
+ * One upstream registry: its keep-alive connection pool, its circuit breaker, its credentials
+ * and tokens, and how one attempt is carried out there:
+ *   map the name → send (with a cached token) → answer a 401 challenge once → follow or pass
+ *   on a redirect → relay or decline the answer.
+ * Only this folder imports undici.
  */
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { Agent, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/types.js';
+import { upstreamName } from '../registry/names.js';
+import { upstreamPath, type Route } from '../registry/route.js';
+import { guardedLookup } from './address-guard.js';
+import { AuthenticationError, UpstreamAuthenticator } from './auth/authenticator.js';
 import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
-import { UpstreamAttemptError, failureReason, isFaultStatus } from './errors.js';
-import { RelayHandler, type RelayOutcome, type RelayTarget } from './relay-handler.js';
+import { relay } from './dispatch.js';
+import { UpstreamAttemptError, isFaultStatus } from './errors.js';
+import { RedirectError, followRedirects, isRedirect, rewriteLocation } from './redirects.js';
+import type { DeclinedResponse, RelayOutcome, RelayTarget } from './relay-handler.js';
+import { retryAfterMs } from './retry-after.js';
+
+export type ProxiedRoute = Exclude<Route, { kind: 'ping' }>;
 
 export interface AttemptRequest {
   readonly method: 'GET' | 'HEAD';
-  /** Path from `/v2/` on, with query; the upstream's base path is prepended here. */
-  readonly path: string;
+  readonly route: ProxiedRoute;
+  /** The client headers that may travel (see registry/headers.ts); never an Authorization. */
   readonly headers: Record<string, string>;
   /** Aborted when the client goes away: the upstream request is cancelled with it. */
   readonly signal: AbortSignal;
@@ -25,44 +37,78 @@ export interface AttemptHooks {
   onHeaders(seconds: number): void;
 }
 
+/**
+ * relayed/declined as from the relay; `answer`: a captured response that is the final answer
+ * for the client as it stands (a redirect in passthrough mode, Location rewritten).
+ */
+export type AttemptOutcome = RelayOutcome | { readonly kind: 'answer'; readonly response: DeclinedResponse };
+
 /** Thrown inside the breaker for a declined 5xx/429 so that it counts as a failure. */
 class FaultStatusError extends Error {
-  constructor(readonly outcome: RelayOutcome) {
+  constructor(readonly outcome: AttemptOutcome) {
     super('upstream answered with a fault status');
   }
 }
 
-/** Connection settings whose change needs a new pool (and so a new Upstream) on reload. */
+/** Settings whose change needs a new pool, breaker and token cache (a new Upstream) on reload. */
 export function connectionKey(config: UpstreamConfig): string {
-  return JSON.stringify([config.url, config.tls, config.timeouts, config.maxConnections, config.breaker]);
+  const { name: _name, weight: _weight, backup: _backup, ...connection } = config;
+  return JSON.stringify(connection);
 }
+
+const USER_AGENT = 'mirrorgate';
 
 export class Upstream {
   readonly name: string;
   readonly config: UpstreamConfig;
   readonly key: string;
-  readonly #pool: Pool;
+  readonly #base: URL;
   readonly #basePath: string;
+  readonly #pool: Pool;
+  /** For token realms and redirect targets: any origin, pooled per origin. */
+  readonly #offsite: Agent;
+  readonly #allowedHosts: ReadonlySet<string>;
   readonly #breaker: UpstreamBreaker;
+  readonly #auth: UpstreamAuthenticator;
 
   constructor(config: UpstreamConfig, events: BreakerEvents) {
     this.name = config.name;
     this.config = config;
     this.key = connectionKey(config);
-    const url = new URL(config.url);
-    this.#basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
-    this.#pool = new Pool(url.origin, {
-      connections: config.maxConnections,
+    this.#base = new URL(config.url);
+    this.#basePath = this.#base.pathname.replace(/\/$/, '');
+    const tls = {
+      rejectUnauthorized: !config.tls.insecureSkipVerify,
+      ...(config.tls.ca === undefined ? {} : { ca: readFileSync(config.tls.ca, 'utf8') }),
+    };
+    const timeouts = {
       headersTimeout: config.timeouts.headersMs,
       // undici's bodyTimeout is the longest gap between two body chunks: exactly "idle".
       bodyTimeout: config.timeouts.idleMs,
+    };
+    this.#pool = new Pool(this.#base.origin, {
+      connections: config.maxConnections,
+      ...timeouts,
+      connect: { timeout: config.timeouts.connectMs, ...tls },
+    });
+    this.#allowedHosts = new Set(config.redirects.allowHosts);
+    this.#offsite = new Agent({
+      connections: config.maxConnections,
+      ...timeouts,
       connect: {
         timeout: config.timeouts.connectMs,
-        rejectUnauthorized: !config.tls.insecureSkipVerify,
-        ...(config.tls.ca === undefined ? {} : { ca: readFileSync(config.tls.ca, 'utf8') }),
+        ...tls,
+        ...(config.redirects.allowPrivate ? {} : { lookup: guardedLookup(this.#allowedHosts) }),
       },
     });
     this.#breaker = new UpstreamBreaker(config.name, config.breaker, isFault, events);
+    this.#auth = new UpstreamAuthenticator({
+      ...(config.auth === undefined ? {} : { credentials: config.auth }),
+      dispatcher: this.#offsite,
+      userAgent: USER_AGENT,
+      headersTimeoutMs: config.timeouts.headersMs,
+      bodyTimeoutMs: config.timeouts.idleMs,
+    });
   }
 
   get breakerState(): BreakerState {
@@ -75,57 +121,92 @@ export class Upstream {
 
   /**
    * Sends one attempt through the breaker. Resolves when the response was relayed to `target`
-   * in full, or declined (its status is one `hooks.declines`); rejects with
-   * UpstreamAttemptError on a network failure or timeout, or BreakerOpenError.
+   * in full, declined (its status is one `hooks.declines`), or captured as the answer; rejects
+   * with UpstreamAttemptError on a network failure, timeout or refused auth/redirect, or with
+   * BreakerOpenError.
    */
-  async attempt(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<RelayOutcome> {
+  async attempt(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
     try {
       return await this.#breaker.run(async () => {
-        const outcome = await this.#dispatch(request, target, hooks);
+        const outcome = await this.#exchange(request, target, hooks);
         if (outcome.kind === 'declined' && isFaultStatus(outcome.response.status)) throw new FaultStatusError(outcome);
         return outcome;
       });
     } catch (err) {
-      if (err instanceof FaultStatusError) return err.outcome;
-      throw err;
+      if (!(err instanceof FaultStatusError)) throw err;
+      const { response } = err.outcome as { response: DeclinedResponse };
+      // A rate limit keeps the upstream out of rotation for as long as it asked (at least).
+      if (response.status === 429) this.#breaker.holdOpen(retryAfterMs(response.headers['retry-after']));
+      return err.outcome;
     }
   }
 
-  #dispatch(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<RelayOutcome> {
-    return new Promise<RelayOutcome>((resolve, reject) => {
-      const started = performance.now();
-      const handler = new RelayHandler(
-        target,
-        hooks.declines,
-        request.signal,
-        () => hooks.onHeaders((performance.now() - started) / 1000),
-        resolve,
-        (err, afterHeaders) =>
-          reject(new UpstreamAttemptError(this.name, failureReason(err), afterHeaders, handler.bytes, { cause: err })),
-      );
-      this.#pool.dispatch(
-        { method: request.method, path: this.#basePath + request.path, headers: request.headers },
-        handler,
-      );
-    });
+  async #exchange(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
+    const name = upstreamName(request.route.name, this.config);
+    const path = this.#basePath + upstreamPath({ ...request.route, name });
+    const scope = `repository:${name}:pull`;
+    const follow = this.config.redirects.mode === 'follow';
+    // 401s and redirects are handled here; the rest is the proxy's call.
+    const declines = (status: number): boolean => status === 401 || isRedirect(status) || hooks.declines(status);
+    const options = { upstream: this.name, target, declines, signal: request.signal, onHeaders: hooks.onHeaders };
+
+    let authorization = await this.#auth.preemptive(scope);
+    const send = (auth: string | undefined): Promise<RelayOutcome> =>
+      relay(this.#pool, { method: request.method, path, headers: withAuthorization(request.headers, auth) }, options);
+    let outcome = await send(authorization);
+    if (outcome.kind === 'declined' && outcome.response.status === 401) {
+      authorization = await this.#auth
+        .answer(outcome.response.headers['www-authenticate'], scope, authorization)
+        .catch((err: unknown) => this.#fail('auth', err));
+      outcome = await send(authorization);
+      if (outcome.kind === 'declined' && outcome.response.status === 401) {
+        this.#fail('auth', new AuthenticationError('upstream rejected a fresh token'));
+      }
+    }
+    if (outcome.kind !== 'declined' || !isRedirect(outcome.response.status)) return outcome;
+
+    const from = new URL(path, this.#base);
+    if (!follow) {
+      const location = rewriteLocation(String(outcome.response.headers['location'] ?? ''), from, this.#base, (p) => this.#clientPath(p));
+      return { kind: 'answer', response: { ...outcome.response, headers: { ...outcome.response.headers, location } } };
+    }
+    const headers = withAuthorization(request.headers, authorization);
+    return followRedirects(this.#offsite, this.config.redirects, this.#allowedHosts, outcome.response, { method: request.method, from, headers }, options).catch(
+      (err: unknown) => (err instanceof RedirectError ? this.#fail('redirect', err) : Promise.reject(err)),
+    );
   }
 
-  /** Lets in-flight requests finish, then closes the pool's connections. */
+  /** Undoes repositoryPrefix on a same-origin redirect path, so the client can ask mirrorgate for it. */
+  #clientPath(path: string): string {
+    const prefix = this.config.repositoryPrefix;
+    return prefix !== undefined && path.startsWith(`/v2/${prefix}/`) ? `/v2/${path.slice(`/v2/${prefix}/`.length)}` : path;
+  }
+
+  #fail(reason: 'auth' | 'redirect', cause: unknown): never {
+    throw new UpstreamAttemptError(this.name, reason, false, 0, { cause });
+  }
+
+  /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
     this.#breaker.shutdown();
-    await this.#pool.close();
+    await Promise.all([this.#pool.close(), this.#offsite.close()]);
   }
 
   /** Cuts every connection now (shutdown after the drain timeout). */
   async destroy(): Promise<void> {
     this.#breaker.shutdown();
-    await this.#pool.destroy();
+    await Promise.all([this.#pool.destroy(), this.#offsite.destroy()]);
   }
+}
+
+function withAuthorization(headers: Record<string, string>, authorization: string | undefined): Record<string, string> {
+  return authorization === undefined ? headers : { ...headers, authorization };
 }
 
 /** Everything but the client hanging up counts against the upstream. */
 function isFault(err: unknown): boolean {
-  if (err instanceof FaultStatusError) return true;
   if (err instanceof UpstreamAttemptError) return err.reason !== 'aborted';
   return true;
 }
+
+
