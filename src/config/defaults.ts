@@ -1,5 +1,5 @@
 /** Values used for every key the file leaves out (see the schema comment in load.ts). */
-import type { BreakerConfig, FailoverConfig, ListenAddress, LogLevel, TimeoutsConfig } from './types.js';
+import type { BreakerConfig, FailoverConfig, ListenAddress, LogLevel, RedirectConfig, RedirectMode, TimeoutsConfig } from './types.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '0.0.0.0', port: 5000 };
 
@@ -18,6 +18,14 @@ export const DEFAULT_UPSTREAM = {
   insecureSkipVerify: false,
   maxConnections: 64,
 } as const;
+
+export const REDIRECT_MODES: readonly RedirectMode[] = ['follow', 'passthrough'];
+export const DEFAULT_REDIRECTS: RedirectConfig = { mode: 'follow', allowHosts: [], allowPrivate: false };
+
+/** The registry the top-level `upstreams:` serve; it cannot appear under `registries:`. */
+export const DEFAULT_REGISTRY = 'docker.io';
+/** Docker Hub's names: an upstream URL on one of these hosts defaults to `dockerHub: true`, and none may be a `registries:` key. */
+export const DOCKER_HUB_HOSTS: readonly string[] = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 
 export const DEFAULT_FAILOVER: FailoverConfig = { maxAttempts: 3, on404: true };
 

@@ -1,12 +1,10 @@
 /** `listen: "host:port"` → { host, port }. IPv6 hosts are bracketed (`[::]:5000`) so the port separator is unambiguous. */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { fail, ok, type Result } from './checks.js';
+import { isHostName } from './hostnames.js';
 import type { ListenAddress } from './types.js';
 
 export const LISTEN_EXPECTED = 'a "host:port" string such as "0.0.0.0:5000" or "[::]:5000"';
-
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
-const HOSTNAME_RE = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 
 export function parseListen(s: string): Result<ListenAddress> {
   const bracketed = /^\[([^\]]*)\]:([^:]*)$/.exec(s);
@@ -22,9 +20,7 @@ export function parseListen(s: string): Result<ListenAddress> {
     host = s.slice(0, colon);
     port = s.slice(colon + 1);
     if (host.includes(':')) return fail(`an IPv6 host must be in brackets, e.g. "[::]:5000", got string ${JSON.stringify(s)}`);
-    // All-digit hosts must be real IPv4 addresses, so "999.1.1.1" is not accepted as a hostname.
-    const valid = /^[\d.]+$/.test(host) ? isIPv4(host) : HOSTNAME_RE.test(host);
-    if (!valid) return fail(`host ${JSON.stringify(host)} is not an IP address or hostname`);
+    if (!isHostName(host)) return fail(`host ${JSON.stringify(host)} is not an IP address or hostname`);
   }
   const n = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
   if (!(n <= 65535)) return fail(`port must be an integer from 0 to 65535, got ${JSON.stringify(port)}`);

@@ -5,15 +5,28 @@
  *
  * Schema (defaults in brackets; only `upstreams` is required):
  *   listen: "host:port"                          ["0.0.0.0:5000"; IPv6 as "[::]:5000"]
- *   upstreams:                                   non-empty list
- *     - name: [a-z0-9-]+                         required, unique
+ *   upstreams:                                   non-empty list; serves docker.io
+ *     - name: [a-z0-9-]+                         required, unique across the whole file (all registries)
  *       url: http(s)://host[:port][/base/path]   required; no credentials/query/fragment/"/v2" suffix
- *       weight: integer >= 0                     [1]
+ *       weight: integer >= 0                     [1]; some non-backup upstream needs weight > 0
  *       backup: boolean                          [false]
  *       tls: { insecureSkipVerify, ca }          [false, none]
  *       timeouts: { connect, headers, idle }     [5s, 30s, 60s]
  *       maxConnections: integer >= 1             [64]
  *       breaker: { ...any global breaker key }   [the global values]
+ *       redirects: { ...any global key }         [the global values; an allowHosts list replaces the global one]
+ *       auth: { username, password, passwordFile } [none]; username non-empty; exactly one of password
+ *                                                (non-empty string, never echoed in problems) or passwordFile
+ *       dockerHub: boolean                       [true if the url's host is registry-1.docker.io, docker.io
+ *                                                or index.docker.io, else false]
+ *       repositoryPrefix: "a/b"                  [none]; [a-z0-9]+([._-][a-z0-9]+)* components joined by "/"
+ *   registries:                                  [none]; other registries, after docker.io in file order
+ *     <host[:port]>:                             the name clients use, lowercased; not docker.io,
+ *                                                index.docker.io or registry-1.docker.io
+ *       hosts: [host names]                      [[]]; virtual hosts, lowercased, unique across registries
+ *       upstreams: [...]                         required; same items, defaults and rules as above
+ *   redirects: { mode: follow|passthrough [follow], allowHosts: [host names] [[]] (lowercased),
+ *                allowPrivate: boolean [false] }
  *   breaker: { errorThresholdPercentage: 1..100 [50], volumeThreshold: >= 1 [10], window [10s], resetTimeout [30s] }
  *   failover: { maxAttempts: >= 1 [3], on404: boolean [true] }
  *   log: { level: fatal|error|warn|info|debug|trace|silent [info] }

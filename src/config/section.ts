@@ -4,10 +4,10 @@
  * with `field` / `requiredField`, which report their own problems and keep
  * going so that one run lists every mistake.
  */
-import { isMap, isScalar, type Node, type Scalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import { describe, type Check } from './checks.js';
 import type { Ctx, ValueNode } from './context.js';
-import { keyPath } from './paths.js';
+import { indexPath, keyPath } from './paths.js';
 import { closestKey } from './suggest.js';
 
 interface Entry {
@@ -30,6 +30,24 @@ const emptySection = (path: string, node: Node | null): Section => ({ path, node
  * a "required key is missing" for each of them.
  */
 export function readSection(ctx: Ctx, node: ValueNode, path: string, known: readonly string[]): Section | undefined {
+  return readMapping(ctx, node, path, (name) => {
+    if (known.includes(name)) return undefined;
+    const hint = closestKey(name, known);
+    return hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`;
+  });
+}
+
+/**
+ * Reads `node` as a mapping whose keys are names the user chooses (the
+ * `registries:` map), so no key is unknown; duplicate and merge keys are
+ * still reported.
+ */
+export function readNamedSection(ctx: Ctx, node: ValueNode, path: string): Section | undefined {
+  return readMapping(ctx, node, path, () => undefined);
+}
+
+/** `unknownKey` returns the problem for a key that is not allowed, or undefined for one that is. */
+function readMapping(ctx: Ctx, node: ValueNode, path: string, unknownKey: (name: string) => string | undefined): Section | undefined {
   if (!isMap(node)) {
     if (!ctx.alreadyReported(node)) ctx.report(path, node, `must be a mapping, got ${describe(node)}`);
     return undefined;
@@ -43,14 +61,14 @@ export function readSection(ctx: Ctx, node: ValueNode, path: string, known: read
     const name = String(pair.key.value);
     const where = keyPath(path, name);
     const first = entries.get(name);
+    const unknown = unknownKey(name);
     if (first !== undefined) {
       ctx.report(where, pair.key, `duplicate key; first defined at line ${ctx.lineOf(first.key)}`);
     } else if (name === '<<') {
       // YAML 1.2 has no merge keys; silently treating `<<` as data would drop the merged settings.
       ctx.report(where, pair.key, 'merge keys ("<<") are not supported; repeat the keys or alias a whole value');
-    } else if (!known.includes(name)) {
-      const hint = closestKey(name, known);
-      ctx.report(where, pair.key, hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`);
+    } else if (unknown !== undefined) {
+      ctx.report(where, pair.key, unknown);
     } else {
       entries.set(name, { key: pair.key, value: ctx.resolve(pair.value) });
     }
@@ -85,6 +103,47 @@ export function requiredField<T>(ctx: Ctx, section: Section, name: string, check
     return undefined;
   }
   return checkEntry(ctx, section, name, entry, check);
+}
+
+/**
+ * Checks an optional sequence item by item; the fallback when absent. Each
+ * bad item is reported at its own position (`allowHosts[1]`), so one typo in
+ * a long list is easy to find. `what` names the items: "host names".
+ */
+export function listField<T>(
+  ctx: Ctx,
+  section: Section,
+  name: string,
+  what: string,
+  check: Check<T>,
+  fallback: readonly T[],
+): T[] | undefined {
+  const entry = section.entries.get(name);
+  if (entry === undefined) return [...fallback];
+  const path = keyPath(section.path, name);
+  const list = entry.value;
+  if (ctx.alreadyReported(list)) return undefined;
+  if (!isSeq(list)) {
+    ctx.report(path, list ?? entry.key, `must be a sequence of ${what}, got ${describe(list)}`);
+    return undefined;
+  }
+  const values: T[] = [];
+  let valid = true;
+  list.items.forEach((item, i) => {
+    const value = ctx.resolve(item);
+    if (ctx.alreadyReported(value)) {
+      valid = false;
+      return;
+    }
+    const result = check(value);
+    if (result.ok) values.push(result.value);
+    else {
+      valid = false;
+      // An aliased item (`- *cdn`) is reported where the alias is, not at its anchor.
+      ctx.report(indexPath(path, i), isAlias(item) ? item : (value ?? list), result.message);
+    }
+  });
+  return valid ? values : undefined;
 }
 
 function checkEntry<T>(ctx: Ctx, section: Section, name: string, entry: Entry, check: Check<T>): T | undefined {

@@ -33,6 +33,26 @@ export interface BreakerConfig {
   readonly resetTimeoutMs: number;
 }
 
+/** Credentials mirrorgate presents to one upstream (Basic, or to its token realm). */
+export interface AuthConfig {
+  readonly username: string;
+  /** Exactly one of password / passwordFile is set. */
+  readonly password?: string;
+  /** Read when a token is fetched, so a rotated secret file is picked up without a reload. */
+  readonly passwordFile?: string;
+}
+
+export type RedirectMode = 'follow' | 'passthrough';
+
+export interface RedirectConfig {
+  /** follow: the gateway fetches the Location itself; passthrough: the client gets the 30x. */
+  readonly mode: RedirectMode;
+  /** Hosts (lowercase, exact match) a redirect may point to even when they resolve to private addresses. */
+  readonly allowHosts: readonly string[];
+  /** Allow redirects to loopback/private/link-local/metadata addresses (tests, internal CDNs). */
+  readonly allowPrivate: boolean;
+}
+
 export interface UpstreamConfig {
   /** Unique, [a-z0-9-]+ */
   readonly name: string;
@@ -46,6 +66,22 @@ export interface UpstreamConfig {
   readonly maxConnections: number;
   /** The global `breaker:` defaults merged with this upstream's own `breaker:` overrides. */
   readonly breaker: BreakerConfig;
+  readonly auth?: AuthConfig;
+  /** The global `redirects:` defaults merged with this upstream's own `redirects:` overrides. */
+  readonly redirects: RedirectConfig;
+  /** One-component names mean `library/<name>` here (Docker Hub). Default: true when the host is registry-1.docker.io. */
+  readonly dockerHub: boolean;
+  /** Prepended to every repository name upstream, e.g. "docker" for ECR Public's Docker Hub mirror. No slashes at the ends. */
+  readonly repositoryPrefix?: string;
+}
+
+/** One registry served by the gateway and the upstreams that mirror it. */
+export interface RegistryConfig {
+  /** The registry's name as clients know it: "docker.io", "ghcr.io", "quay.io"... */
+  readonly name: string;
+  /** Host names (lowercase, without port) under which clients reach this registry on the gateway. */
+  readonly hosts: readonly string[];
+  readonly upstreams: readonly UpstreamConfig[];
 }
 
 export interface FailoverConfig {
@@ -66,7 +102,14 @@ export interface Config {
   /** The file this config was read from (for messages and reloads). */
   readonly source: string;
   readonly listen: ListenAddress;
+  /** The default registry's (docker.io) upstreams: the top-level `upstreams:` list. */
   readonly upstreams: readonly UpstreamConfig[];
+  /**
+   * Every registry served, the default one first: { name: "docker.io", hosts: [], upstreams }
+   * followed by the `registries:` map in file order.
+   */
+  readonly registries: readonly RegistryConfig[];
+  readonly redirects: RedirectConfig;
   readonly breaker: BreakerConfig;
   readonly failover: FailoverConfig;
   readonly log: { readonly level: LogLevel };

@@ -1,15 +1,36 @@
-/** The `upstreams:` list: each entry's own keys, plus the rules that span entries (unique names, someone gets traffic). */
+/**
+ * An `upstreams:` list (the top-level one or a registry's): each entry's own
+ * keys, plus the rules that span entries (someone gets traffic; names are
+ * unique across the whole file, which the caller judges via `names`).
+ */
 import { isAlias, isSeq } from 'yaml';
+import { readAuth } from './auth.js';
 import { BREAKER_KEYS, readBreaker } from './breaker.js';
 import { boolean, describe, duration, expected, fromString, integer, nonEmptyString, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from './defaults.js';
 import { indexPath, keyPath } from './paths.js';
+import { readRedirects, REDIRECT_KEYS } from './redirects.js';
+import { isDockerHubUrl, repositoryPrefix } from './repository.js';
 import { field, readSection, requiredField, subSection, type Section } from './section.js';
-import type { BreakerConfig, UpstreamConfig } from './types.js';
+import type { BreakerConfig, RedirectConfig, UpstreamConfig } from './types.js';
+import type { UniqueValues } from './unique.js';
 import { normaliseUpstreamUrl } from './url.js';
 
-export const UPSTREAM_KEYS = ['name', 'url', 'weight', 'backup', 'tls', 'timeouts', 'maxConnections', 'breaker'] as const;
+export const UPSTREAM_KEYS = [
+  'name',
+  'url',
+  'weight',
+  'backup',
+  'tls',
+  'timeouts',
+  'maxConnections',
+  'breaker',
+  'auth',
+  'redirects',
+  'dockerHub',
+  'repositoryPrefix',
+] as const;
 const TLS_KEYS = ['insecureSkipVerify', 'ca'] as const;
 const TIMEOUT_KEYS = ['connect', 'headers', 'idle'] as const;
 
@@ -22,6 +43,12 @@ const upstreamName: Check<string> = (node) => {
 
 const upstreamUrl = fromString('an absolute http:// or https:// URL', normaliseUpstreamUrl);
 
+/** The global sections an upstream's own overrides are merged with. */
+export interface UpstreamDefaults {
+  readonly breaker: BreakerConfig;
+  readonly redirects: RedirectConfig;
+}
+
 /** An upstream as read, with the fields the cross-entry checks need marked undefined when invalid. */
 interface ReadUpstream {
   readonly config: UpstreamConfig;
@@ -30,7 +57,7 @@ interface ReadUpstream {
   readonly backup: boolean | undefined;
 }
 
-function readUpstream(ctx: Ctx, s: Section, globalBreaker: BreakerConfig): ReadUpstream {
+function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): ReadUpstream {
   const name = requiredField(ctx, s, 'name', upstreamName);
   const url = requiredField(ctx, s, 'url', upstreamUrl);
   const weight = field(ctx, s, 'weight', integer(0), DEFAULT_UPSTREAM.weight);
@@ -38,6 +65,8 @@ function readUpstream(ctx: Ctx, s: Section, globalBreaker: BreakerConfig): ReadU
   const tls = subSection(ctx, s, 'tls', TLS_KEYS);
   const ca = field<string | undefined>(ctx, tls, 'ca', nonEmptyString, undefined);
   const timeouts = subSection(ctx, s, 'timeouts', TIMEOUT_KEYS);
+  const auth = readAuth(ctx, s);
+  const prefix = field<string | undefined>(ctx, s, 'repositoryPrefix', repositoryPrefix, undefined);
   const config: UpstreamConfig = {
     // Placeholders after a reported problem only keep the object well-typed: any problem makes parseConfig throw.
     name: name ?? '',
@@ -54,52 +83,61 @@ function readUpstream(ctx: Ctx, s: Section, globalBreaker: BreakerConfig): ReadU
       idleMs: field(ctx, timeouts, 'idle', duration('> 0'), DEFAULT_TIMEOUTS.idleMs) ?? 0,
     },
     maxConnections: field(ctx, s, 'maxConnections', integer(1), DEFAULT_UPSTREAM.maxConnections) ?? 0,
-    breaker: readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), globalBreaker),
+    breaker: readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), defaults.breaker),
+    ...(auth !== undefined && { auth }),
+    redirects: readRedirects(ctx, subSection(ctx, s, 'redirects', REDIRECT_KEYS), defaults.redirects),
+    dockerHub: field(ctx, s, 'dockerHub', boolean, isDockerHubUrl(url)) ?? false,
+    ...(prefix !== undefined && { repositoryPrefix: prefix }),
   };
   return { config, name, weight, backup };
 }
 
-export function readUpstreams(ctx: Ctx, root: Section, globalBreaker: BreakerConfig): UpstreamConfig[] {
-  const entry = root.entries.get('upstreams');
+export const duplicateUpstreamName = (name: string, firstLine: number): string =>
+  `duplicate upstream name "${name}"; first used at line ${firstLine}`;
+
+/**
+ * Reads `parent.upstreams` (required, non-empty). Each name is added to
+ * `names`; the caller reports duplicates (with `duplicateUpstreamName`)
+ * once every list in the file has been read.
+ */
+export function readUpstreams(ctx: Ctx, parent: Section, defaults: UpstreamDefaults, names: UniqueValues): UpstreamConfig[] {
+  const listPath = keyPath(parent.path, 'upstreams');
+  const entry = parent.entries.get('upstreams');
   if (entry === undefined) {
-    ctx.report('upstreams', root.node, 'required key is missing');
+    ctx.report(listPath, parent.node, 'required key is missing');
     return [];
   }
   const list = entry.value;
   if (ctx.alreadyReported(list)) return [];
   if (!isSeq(list) || list.items.length === 0) {
     const got = isSeq(list) ? 'an empty sequence' : describe(list);
-    ctx.report('upstreams', list ?? entry.key, `must be a non-empty sequence of upstreams, got ${got}`);
+    ctx.report(listPath, list ?? entry.key, `must be a non-empty sequence of upstreams, got ${got}`);
     return [];
   }
 
   const upstreams: UpstreamConfig[] = [];
-  const firstNameLine = new Map<string, number>();
   // The "someone gets traffic" rule is only meaningful when every weight/backup could be read.
   let trafficKnown = true;
   let trafficPossible = false;
   list.items.forEach((item, i) => {
-    const path = indexPath('upstreams', i);
+    const path = indexPath(listPath, i);
     const section = readSection(ctx, ctx.resolve(item), path, UPSTREAM_KEYS);
     if (section === undefined) {
       trafficKnown = false;
       return;
     }
-    const u = readUpstream(ctx, section, globalBreaker);
+    const u = readUpstream(ctx, section, defaults);
     upstreams.push(u.config);
-    if (u.name !== undefined) {
-      const nameNode = section.entries.get('name')?.value;
-      const first = firstNameLine.get(u.name);
+    const nameNode = section.entries.get('name')?.value;
+    if (u.name !== undefined && nameNode !== undefined && nameNode !== null) {
       // An aliased entry (`- *hub`) shares the anchor's name node, so point at the alias instead.
-      const where = isAlias(item) ? item : nameNode;
-      if (first === undefined) firstNameLine.set(u.name, ctx.lineOf(nameNode));
-      else ctx.report(keyPath(path, 'name'), where, `duplicate upstream name "${u.name}"; first used at line ${first}`);
+      names.add(u.name, keyPath(path, 'name'), isAlias(item) ? item : nameNode, nameNode);
     }
     if (u.weight === undefined || u.backup === undefined) trafficKnown = false;
     else if (!u.backup && u.weight > 0) trafficPossible = true;
   });
   if (trafficKnown && !trafficPossible) {
-    ctx.report('upstreams', list, 'at least one non-backup upstream needs weight > 0');
+    ctx.report(listPath, list, 'at least one non-backup upstream needs weight > 0');
   }
   return upstreams;
 }

@@ -9,14 +9,19 @@ import {
   DEFAULT_FAILOVER,
   DEFAULT_LISTEN,
   DEFAULT_LOG_LEVEL,
+  DEFAULT_REDIRECTS,
+  DEFAULT_REGISTRY,
   LOG_LEVELS,
 } from './defaults.js';
 import { LISTEN_EXPECTED, parseListen } from './listen.js';
+import { readRedirects, REDIRECT_KEYS } from './redirects.js';
+import { readRegistries } from './registries.js';
 import { field, readSection, subSection } from './section.js';
 import type { Config } from './types.js';
-import { readUpstreams } from './upstreams.js';
+import { UniqueValues } from './unique.js';
+import { duplicateUpstreamName, readUpstreams, type UpstreamDefaults } from './upstreams.js';
 
-export const ROOT_KEYS = ['listen', 'upstreams', 'breaker', 'failover', 'log', 'shutdown'] as const;
+export const ROOT_KEYS = ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'log', 'shutdown'] as const;
 
 /**
  * Returns the Config, or undefined when the root itself is unusable. Values
@@ -36,13 +41,22 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   if (s === undefined) return undefined;
 
   const breaker = readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), DEFAULT_BREAKER);
+  const redirects = readRedirects(ctx, subSection(ctx, s, 'redirects', REDIRECT_KEYS), DEFAULT_REDIRECTS);
+  const defaults: UpstreamDefaults = { breaker, redirects };
+  // Upstream names are unique across every registry's list, so duplicates are judged once all are read.
+  const names = new UniqueValues();
+  const upstreams = readUpstreams(ctx, s, defaults, names);
+  const registries = readRegistries(ctx, s, defaults, names);
+  names.reportDuplicates(ctx, duplicateUpstreamName);
   const failover = subSection(ctx, s, 'failover', ['maxAttempts', 'on404']);
   const log = subSection(ctx, s, 'log', ['level']);
   const shutdown = subSection(ctx, s, 'shutdown', ['drainTimeout']);
   return {
     source,
     listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
-    upstreams: readUpstreams(ctx, s, breaker),
+    upstreams,
+    registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams }, ...registries],
+    redirects,
     breaker,
     failover: {
       maxAttempts: field(ctx, failover, 'maxAttempts', integer(1), DEFAULT_FAILOVER.maxAttempts) ?? 0,

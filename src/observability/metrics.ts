@@ -9,17 +9,22 @@ import type { RouteKind } from '../registry/route.js';
 export type BreakerStateValue = 0 | 1 | 2;
 export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | '5xx' | 'ratelimit' | 'notfound' | 'breaker_open';
 
+/**
+ * `registry` is the registry a request was routed to ("docker.io", "ghcr.io"...), or "none"
+ * for requests no registry answered (bad requests, health checks); `upstream` is "none" when
+ * the gateway answered itself.
+ */
 export interface Metrics {
   readonly registry: client.Registry;
-  requestCompleted(upstream: string, method: string, kind: RouteKind | 'other', code: number): void;
-  upstreamHeaders(upstream: string, seconds: number): void;
-  responseBytes(upstream: string, bytes: number): void;
-  upstreamSelected(upstream: string): void;
-  failover(upstream: string, reason: FailoverReason): void;
-  breakerState(upstream: string, state: BreakerStateValue): void;
-  upstreamWeight(upstream: string, weight: number): void;
+  requestCompleted(registry: string, upstream: string, method: string, kind: RouteKind | 'other', code: number): void;
+  upstreamHeaders(registry: string, upstream: string, seconds: number): void;
+  responseBytes(registry: string, upstream: string, bytes: number): void;
+  upstreamSelected(registry: string, upstream: string): void;
+  failover(registry: string, upstream: string, reason: FailoverReason): void;
+  breakerState(registry: string, upstream: string, state: BreakerStateValue): void;
+  upstreamWeight(registry: string, upstream: string, weight: number): void;
   /** Drops the series of an upstream that a reload removed. */
-  forgetUpstream(upstream: string): void;
+  forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
   configReload(result: 'success' | 'error'): void;
 }
@@ -31,44 +36,44 @@ export function createMetrics(): Metrics {
   const requests = new client.Counter({
     name: 'mirrorgate_requests_total',
     help: 'Client requests answered, by the upstream that answered (none when answered locally)',
-    labelNames: ['upstream', 'method', 'kind', 'code'] as const,
+    labelNames: ['registry', 'upstream', 'method', 'kind', 'code'] as const,
     registers: [registry],
   });
   const upstreamDuration = new client.Histogram({
     name: 'mirrorgate_upstream_duration_seconds',
     help: 'Time from sending a request upstream to receiving its response headers',
-    labelNames: ['upstream'] as const,
+    labelNames: ['registry', 'upstream'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
   const bytes = new client.Counter({
     name: 'mirrorgate_response_bytes_total',
     help: 'Response body bytes relayed to clients, by upstream',
-    labelNames: ['upstream'] as const,
+    labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
   });
   const selected = new client.Counter({
     name: 'mirrorgate_upstream_selected_total',
     help: 'Attempts sent to each upstream by the balancer',
-    labelNames: ['upstream'] as const,
+    labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
   });
   const failovers = new client.Counter({
     name: 'mirrorgate_failovers_total',
     help: 'Attempts abandoned for the next upstream, by the upstream that failed and why',
-    labelNames: ['upstream', 'reason'] as const,
+    labelNames: ['registry', 'upstream', 'reason'] as const,
     registers: [registry],
   });
   const breaker = new client.Gauge({
     name: 'mirrorgate_breaker_state',
     help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
-    labelNames: ['upstream'] as const,
+    labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
   });
   const weight = new client.Gauge({
     name: 'mirrorgate_upstream_weight',
     help: 'Configured weight per upstream',
-    labelNames: ['upstream'] as const,
+    labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
   });
   const inflight = new client.Gauge({
@@ -86,28 +91,31 @@ export function createMetrics(): Metrics {
   // Label lookups cost a string join per call; the per-upstream children are few and stable,
   // so they are cached for the hot path.
   const bytesChildren = new Map<string, client.Counter.Internal>();
-  const durationChildren = new Map<string, client.Histogram.Internal<'upstream'>>();
+  const durationChildren = new Map<string, client.Histogram.Internal<'registry' | 'upstream'>>();
 
   return {
     registry,
-    requestCompleted: (upstream, method, kind, code) => requests.inc({ upstream, method, kind, code: String(code) }),
-    upstreamHeaders: (upstream, seconds) => {
+    requestCompleted: (registry, upstream, method, kind, code) => requests.inc({ registry, upstream, method, kind, code: String(code) }),
+    upstreamHeaders: (registry, upstream, seconds) => {
+      // Upstream names are unique across registries, so the name alone keys the cache.
       let child = durationChildren.get(upstream);
-      if (child === undefined) durationChildren.set(upstream, (child = upstreamDuration.labels(upstream)));
+      if (child === undefined) durationChildren.set(upstream, (child = upstreamDuration.labels(registry, upstream)));
       child.observe(seconds);
     },
-    responseBytes: (upstream, n) => {
+    responseBytes: (registry, upstream, n) => {
       let child = bytesChildren.get(upstream);
-      if (child === undefined) bytesChildren.set(upstream, (child = bytes.labels(upstream)));
+      if (child === undefined) bytesChildren.set(upstream, (child = bytes.labels(registry, upstream)));
       child.inc(n);
     },
-    upstreamSelected: (upstream) => selected.inc({ upstream }),
-    failover: (upstream, reason) => failovers.inc({ upstream, reason }),
-    breakerState: (upstream, state) => breaker.set({ upstream }, state),
-    upstreamWeight: (upstream, value) => weight.set({ upstream }, value),
-    forgetUpstream: (upstream) => {
-      breaker.remove({ upstream });
-      weight.remove({ upstream });
+    upstreamSelected: (registry, upstream) => selected.inc({ registry, upstream }),
+    failover: (registry, upstream, reason) => failovers.inc({ registry, upstream, reason }),
+    breakerState: (registry, upstream, state) => breaker.set({ registry, upstream }, state),
+    upstreamWeight: (registry, upstream, value) => weight.set({ registry, upstream }, value),
+    forgetUpstream: (registry, upstream) => {
+      breaker.remove({ registry, upstream });
+      weight.remove({ registry, upstream });
+      durationChildren.delete(upstream);
+      bytesChildren.delete(upstream);
     },
     inflight: (delta) => inflight.inc(delta),
     configReload: (result) => reloads.inc({ result }),

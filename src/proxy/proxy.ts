@@ -12,7 +12,16 @@ import type { DeclinedResponse, RelayTarget } from '../upstream/relay-handler.js
 import type { AttemptRequest } from '../upstream/upstream.js';
 import type { UpstreamGroup } from './upstream-group.js';
 
-export type ProxyResult =
+/** Why an upstream was left for the next one; `detail` is safe to log (no secrets, no signed URLs). */
+export interface FailoverRecord {
+  readonly upstream: string;
+  readonly reason: FailoverReason;
+  readonly detail: string;
+}
+
+export type ProxyResult = ProxyOutcome & { readonly failovers: readonly FailoverRecord[] };
+
+type ProxyOutcome =
   /** An upstream's response went to the client in full. */
   | { readonly kind: 'relayed'; readonly upstream: string; readonly attempts: number; readonly status: number; readonly bytes: number }
   /**
@@ -41,11 +50,17 @@ function declineReason(status: number): FailoverReason {
 
 export async function proxyRequest(request: AttemptRequest, target: RelayTarget, deps: ProxyDeps): Promise<ProxyResult> {
   const { group, failover, metrics } = deps;
+  const registry = group.registry;
   // 5xx and 429 always move on; a 404 does when on404 says a mirror's miss is not the last word.
   const declines = failover.on404
     ? (status: number) => status >= 500 || status === 429 || status === 404
     : (status: number) => status >= 500 || status === 429;
   const tried = new Set<string>();
+  const failovers: FailoverRecord[] = [];
+  const fellOver = (upstream: string, reason: FailoverReason, detail: string): void => {
+    metrics.failover(registry, upstream, reason);
+    failovers.push({ upstream, reason, detail });
+  };
   let lastNotFound: { upstream: string; response: DeclinedResponse } | undefined;
   let onlyNotFound = true;
 
@@ -54,33 +69,40 @@ export async function proxyRequest(request: AttemptRequest, target: RelayTarget,
     if (upstream === undefined) break;
     const name = upstream.name;
     tried.add(name);
-    metrics.upstreamSelected(name);
-    const hooks = { declines, onHeaders: (seconds: number) => metrics.upstreamHeaders(name, seconds) };
+    metrics.upstreamSelected(registry, name);
+    const hooks = { declines, onHeaders: (seconds: number) => metrics.upstreamHeaders(registry, name, seconds) };
     try {
       const outcome = await upstream.attempt(request, target, hooks);
       if (outcome.kind === 'relayed') {
-        return { kind: 'relayed', upstream: name, attempts: tried.size, status: outcome.status, bytes: outcome.bytes };
+        return { kind: 'relayed', upstream: name, attempts: tried.size, status: outcome.status, bytes: outcome.bytes, failovers };
       }
-      if (outcome.kind === 'answer') return { kind: 'answer', upstream: name, attempts: tried.size, response: outcome.response };
+      if (outcome.kind === 'answer') return { kind: 'answer', upstream: name, attempts: tried.size, response: outcome.response, failovers };
       const status = outcome.response.status;
-      metrics.failover(name, declineReason(status));
+      fellOver(name, declineReason(status), `answered ${status}`);
       if (status === 404) lastNotFound = { upstream: name, response: outcome.response };
       else onlyNotFound = false;
     } catch (err) {
       const bytes = err instanceof UpstreamAttemptError ? err.bytesRelayed : 0;
-      if (request.signal.aborted) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes };
+      if (request.signal.aborted) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes, failovers };
       if (err instanceof UpstreamAttemptError && err.afterHeaders) {
-        return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err };
+        return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err, failovers };
       }
       onlyNotFound = false;
-      metrics.failover(name, err instanceof BreakerOpenError ? 'breaker_open' : attemptReason(err));
+      fellOver(name, err instanceof BreakerOpenError ? 'breaker_open' : attemptReason(err), describe(err));
     }
   }
 
   if (onlyNotFound && lastNotFound !== undefined) {
-    return { kind: 'answer', upstream: lastNotFound.upstream, attempts: tried.size, response: lastNotFound.response };
+    return { kind: 'answer', upstream: lastNotFound.upstream, attempts: tried.size, response: lastNotFound.response, failovers };
   }
-  return { kind: 'unavailable', attempts: tried.size };
+  return { kind: 'unavailable', attempts: tried.size, failovers };
+}
+
+/** The error and its cause, e.g. "upstream hub: auth: token service auth.example answered 401". */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
 }
 
 function attemptReason(err: unknown): FailoverReason {

@@ -15,6 +15,8 @@ interface Peer {
 }
 
 export class UpstreamGroup {
+  /** The registry these upstreams mirror ("docker.io", "ghcr.io"...). */
+  readonly registry: string;
   readonly #balancer: Balancer<Peer>;
   readonly #byName: ReadonlyMap<string, Upstream>;
 
@@ -22,7 +24,8 @@ export class UpstreamGroup {
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
    * `config`, which may be newer than the one the (reused) Upstream was built with.
    */
-  constructor(members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[]) {
+  constructor(registry: string, members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[]) {
+    this.registry = registry;
     this.#balancer = new Balancer(
       members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream })),
     );

@@ -1,85 +1,96 @@
 /**
- * Holds the live configuration and the upstream group built from it, and swaps both atomically
+ * Holds the live configuration and the upstream groups built from it, and swaps both atomically
  * on reload. A request reads `gateway.current` once when it starts and keeps that snapshot, so
  * downloads in flight finish on the upstream and pool they began with.
  */
-import type { Config, UpstreamConfig } from '../config/types.js';
+import type { Config, RegistryConfig, UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { BreakerStateValue, Metrics } from '../observability/metrics.js';
+import { RegistryDirectory } from '../proxy/registry-directory.js';
 import { UpstreamGroup } from '../proxy/upstream-group.js';
 import type { BreakerState } from '../upstream/breaker.js';
 import { Upstream, connectionKey } from '../upstream/upstream.js';
 
 export interface GatewaySnapshot {
   readonly config: Config;
-  readonly group: UpstreamGroup;
+  readonly registries: RegistryDirectory;
 }
 
 const BREAKER_STATE_VALUE: Record<BreakerState, BreakerStateValue> = { closed: 0, 'half-open': 1, open: 2 };
 
 export class Gateway {
-  #current: GatewaySnapshot;
+  #current: GatewaySnapshot | undefined;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
 
   constructor(config: Config, logger: Logger, metrics: Metrics) {
     this.#logger = logger;
     this.#metrics = metrics;
-    const group = new UpstreamGroup(
-      config.upstreams.map((upstreamConfig) => ({ config: upstreamConfig, upstream: this.#createUpstream(upstreamConfig) })),
-    );
-    this.#current = { config, group };
-    this.#publish(config, group);
+    this.apply(config);
   }
 
   get current(): GatewaySnapshot {
-    return this.#current;
+    return this.#current!;
   }
 
   /**
    * Swaps in `config`. Upstreams whose connection settings are unchanged are kept (breaker state
-   * and pool with them); the balancer restarts its cycle with the new weights. Throws, changing
-   * nothing, when an upstream cannot be built (e.g. an unreadable CA file).
+   * and pool with them); the balancers restart their cycles with the new weights. Throws,
+   * changing nothing, when an upstream cannot be built (e.g. an unreadable CA file).
    */
   apply(config: Config): void {
     const previous = this.#current;
-    const kept = new Map<string, Upstream>();
+    const reusable = new Map<string, Upstream>();
+    for (const group of previous?.registries.groups ?? []) for (const upstream of group.upstreams) reusable.set(upstream.name, upstream);
+
+    const kept = new Set<Upstream>();
     const created: Upstream[] = [];
-    let members: { config: UpstreamConfig; upstream: Upstream }[];
+    const build = (upstreamConfig: UpstreamConfig): Upstream => {
+      const old = reusable.get(upstreamConfig.name);
+      if (old !== undefined && old.key === connectionKey(upstreamConfig)) {
+        kept.add(old);
+        return old;
+      }
+      const fresh = this.#createUpstream(upstreamConfig);
+      created.push(fresh);
+      return fresh;
+    };
+    let groups: UpstreamGroup[];
     try {
-      members = config.upstreams.map((upstreamConfig) => {
-        const old = previous.group.get(upstreamConfig.name);
-        if (old !== undefined && old.key === connectionKey(upstreamConfig)) {
-          kept.set(old.name, old);
-          return { config: upstreamConfig, upstream: old };
-        }
-        const fresh = this.#createUpstream(upstreamConfig);
-        created.push(fresh);
-        return { config: upstreamConfig, upstream: fresh };
-      });
+      groups = config.registries.map(
+        (registry: RegistryConfig) =>
+          new UpstreamGroup(registry.name, registry.upstreams.map((upstreamConfig) => ({ config: upstreamConfig, upstream: build(upstreamConfig) }))),
+      );
     } catch (err) {
       for (const upstream of created) void upstream.destroy();
       throw err;
     }
+    const hosts = new Map(config.registries.flatMap((registry) => registry.hosts.map((host) => [host, registry.name] as const)));
+    const registries = new RegistryDirectory(groups, hosts);
+    this.#current = { config, registries };
 
-    const group = new UpstreamGroup(members);
-    this.#current = { config, group };
-    for (const old of previous.group.upstreams) {
-      if (kept.has(old.name)) continue;
-      // Requests still running hold `old`: close() lets them finish before the pool goes.
-      void old.close();
-      if (group.get(old.name) === undefined) this.#metrics.forgetUpstream(old.name);
+    for (const group of previous?.registries.groups ?? []) {
+      for (const old of group.upstreams) {
+        if (kept.has(old)) continue;
+        // Requests still running hold `old`: close() lets them finish before the pool goes.
+        void old.close();
+        this.#metrics.forgetUpstream(group.registry, old.name);
+      }
     }
-    this.#publish(config, group);
+    this.#publish(config, registries);
   }
 
   /** Graceful: pools close once their requests are done. */
   async close(): Promise<void> {
-    await Promise.all([...this.#current.group.upstreams].map((upstream) => upstream.close()));
+    await Promise.all(this.#upstreams().map((upstream) => upstream.close()));
   }
 
   async destroy(): Promise<void> {
-    await Promise.all([...this.#current.group.upstreams].map((upstream) => upstream.destroy()));
+    await Promise.all(this.#upstreams().map((upstream) => upstream.destroy()));
+  }
+
+  #upstreams(): Upstream[] {
+    return [...this.current.registries.groups].flatMap((group) => [...group.upstreams]);
   }
 
   #createUpstream(config: UpstreamConfig): Upstream {
@@ -90,25 +101,31 @@ export class Gateway {
   }
 
   #onBreakerChange(upstream: Upstream, state: BreakerState, accepting: boolean): void {
-    const { group } = this.#current;
+    const group = this.#current?.registries.groupOf(upstream.name);
     // A replaced upstream finishing its last requests no longer speaks for the name.
-    if (group.get(upstream.name) !== upstream) return;
+    if (group === undefined || group.get(upstream.name) !== upstream) return;
     group.setStatus(upstream.name, accepting);
-    this.#metrics.breakerState(upstream.name, BREAKER_STATE_VALUE[state]);
+    this.#metrics.breakerState(group.registry, upstream.name, BREAKER_STATE_VALUE[state]);
     const log = state === 'open' ? this.#logger.warn.bind(this.#logger) : this.#logger.info.bind(this.#logger);
-    log({ event: 'breaker', upstream: upstream.name, state, accepting }, `circuit breaker of ${upstream.name} is ${state}`);
+    log({ event: 'breaker', registry: group.registry, upstream: upstream.name, state, accepting }, `circuit breaker of ${upstream.name} is ${state}`);
   }
 
-  #publish(config: Config, group: UpstreamGroup): void {
-    for (const { name, weight } of config.upstreams) this.#metrics.upstreamWeight(name, weight);
-    for (const upstream of group.upstreams) {
-      this.#metrics.breakerState(upstream.name, BREAKER_STATE_VALUE[upstream.breakerState]);
+  #publish(config: Config, registries: RegistryDirectory): void {
+    for (const registry of config.registries) {
+      for (const { name, weight } of registry.upstreams) this.#metrics.upstreamWeight(registry.name, name, weight);
+    }
+    for (const group of registries.groups) {
+      for (const upstream of group.upstreams) this.#metrics.breakerState(group.registry, upstream.name, BREAKER_STATE_VALUE[upstream.breakerState]);
     }
     this.#logger.info(
       {
         event: 'config',
         source: config.source,
-        upstreams: config.upstreams.map(({ name, url, weight, backup }) => ({ name, url, weight, backup })),
+        registries: config.registries.map((registry) => ({
+          name: registry.name,
+          hosts: registry.hosts,
+          upstreams: registry.upstreams.map(({ name, url, weight, backup }) => ({ name, url, weight, backup })),
+        })),
       },
       'configuration in effect',
     );

@@ -6,9 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { clientTarget } from '../proxy/client-target.js';
-import { proxyRequest, type ProxyResult } from '../proxy/proxy.js';
+import { proxyRequest, type FailoverRecord, type ProxyDeps, type ProxyResult } from '../proxy/proxy.js';
 import { upstreamRequestHeaders } from '../registry/headers.js';
-import { parseRoute, type Route, type RouteKind } from '../registry/route.js';
+import { parseRoute, type RouteKind } from '../registry/route.js';
+import type { ProxiedRoute } from '../upstream/upstream.js';
 import type { Gateway } from './gateway.js';
 import { sendCaptured, sendJson, sendRegistryError, sendText } from './respond.js';
 
@@ -23,6 +24,8 @@ export interface HandlerDeps {
 
 interface Answer {
   readonly status: number;
+  readonly failovers?: readonly FailoverRecord[];
+  readonly registry?: string;
   readonly upstream?: string;
   readonly attempts?: number;
   readonly bytes?: number;
@@ -37,18 +40,25 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (method !== 'GET' && method !== 'HEAD') {
       return { kind: 'other', status: sendRegistryError(res, 'UNSUPPORTED', `method ${method} is not supported: mirrorgate is a pull-only mirror`, { allow: 'GET, HEAD' }) };
     }
-    const parsed = parseRoute(pathname, new URLSearchParams(query));
+    const search = new URLSearchParams(query);
+    const parsed = parseRoute(pathname, search);
     if (!parsed.ok) return { kind: 'other', status: sendRegistryError(res, parsed.code, parsed.message) };
     const route = parsed.route;
     if (route.kind === 'ping') {
       sendJson(res, 200, {});
       return { kind: 'ping', status: 200 };
     }
-    return { ...(await forward(req, res, method, route)), kind: route.kind };
+    const { config, registries } = gateway.current;
+    const selection = registries.select(search.get('ns'), req.headers.host);
+    if (!selection.ok) {
+      const message = `registry ${selection.unknown} is not served here; served: ${selection.served.join(', ')}`;
+      return { kind: route.kind, status: sendRegistryError(res, 'NAME_UNKNOWN', message) };
+    }
+    const deps = { group: selection.group, failover: config.failover, metrics };
+    return { ...(await forward(req, res, method, route, deps)), registry: selection.group.registry, kind: route.kind };
   }
 
-  async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: Exclude<Route, { kind: 'ping' }>): Promise<Answer> {
-    const { config, group } = gateway.current;
+  async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: ProxiedRoute, deps: ProxyDeps): Promise<Answer> {
     const abort = new AbortController();
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
@@ -59,19 +69,23 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const result = await proxyRequest(
         { method, route, headers: upstreamRequestHeaders(req.headers), signal: abort.signal },
         clientTarget(res),
-        { group, failover: config.failover, metrics },
+        deps,
       );
-      return answer(res, result);
+      return answer(res, deps.group.registry, result);
     } finally {
       metrics.inflight(-1);
       res.off('close', onClose);
     }
   }
 
-  function answer(res: ServerResponse, result: ProxyResult): Answer {
+  function answer(res: ServerResponse, registry: string, result: ProxyResult): Answer {
+    return { ...respond(res, registry, result), failovers: result.failovers };
+  }
+
+  function respond(res: ServerResponse, registry: string, result: ProxyResult): Answer {
     switch (result.kind) {
       case 'relayed':
-        metrics.responseBytes(result.upstream, result.bytes);
+        metrics.responseBytes(registry, result.upstream, result.bytes);
         return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: result.status };
       case 'answer':
         return { upstream: result.upstream, attempts: result.attempts, status: sendCaptured(res, result.response) };
@@ -84,10 +98,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         // Headers are out: the only honest signal left is a cut connection (the client sees a
         // short body and retries).
         res.destroy(result.error);
-        metrics.responseBytes(result.upstream, result.bytes);
+        metrics.responseBytes(registry, result.upstream, result.bytes);
         return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: res.statusCode, error: result.error.message };
       case 'client-gone':
-        metrics.responseBytes(result.upstream, result.bytes);
+        metrics.responseBytes(registry, result.upstream, result.bytes);
         // 499 as nginx logs it: the client closed the connection before the answer was complete.
         return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: 499 };
     }
@@ -99,7 +113,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return 200;
     }
     if (pathname === '/readyz') {
-      const ready = gateway.current.group.ready;
+      const ready = gateway.current.registries.ready;
       sendText(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'no upstream is eligible\n');
       return ready ? 200 : 503;
     }
@@ -128,10 +142,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     handleRegistry(req, res, pathname, query).then(
       (done) => {
         const upstream = done.upstream ?? 'none';
-        metrics.requestCompleted(upstream, method, done.kind, done.status);
+        const registry = done.registry ?? 'none';
+        metrics.requestCompleted(registry, upstream, method, done.kind, done.status);
         logger.info(
           {
             method,
+            registry,
             path: pathname,
             upstream,
             attempts: done.attempts ?? 0,
@@ -139,6 +155,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             bytes: done.bytes ?? 0,
             ms: Math.round(performance.now() - started),
             ...(done.error === undefined ? {} : { error: done.error }),
+            ...(done.failovers === undefined || done.failovers.length === 0 ? {} : { failovers: done.failovers }),
           },
           'request',
         );

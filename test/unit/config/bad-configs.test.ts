@@ -16,6 +16,8 @@ interface Case {
   readonly yaml: string;
   readonly env?: Record<string, string | undefined>;
   readonly expected: readonly string[];
+  /** A password that must not appear anywhere in the message. */
+  readonly secret?: string;
 }
 
 const cases: Case[] = [
@@ -346,7 +348,9 @@ const cases: Case[] = [
   {
     name: 'unknown key without a close match',
     yaml: doc(...HUB, 'metrics:', '  port: 9090'),
-    expected: ['conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, breaker, failover, log, shutdown'],
+    expected: [
+      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, registries, redirects, breaker, failover, log, shutdown',
+    ],
   },
   {
     name: 'duplicate YAML key',
@@ -359,6 +363,269 @@ const cases: Case[] = [
     expected: [
       'conf/x.yaml:2:5 upstreams[0].<<: merge keys ("<<") are not supported; repeat the keys or alias a whole value',
       'conf/x.yaml:2:5 upstreams[0].url: required key is missing',
+    ],
+  },
+
+  // --- redirects ---
+  {
+    name: 'bad redirect mode',
+    yaml: doc(...HUB, 'redirects:', '  mode: proxy'),
+    expected: ['conf/x.yaml:5:9 redirects.mode: must be one of follow, passthrough, got string "proxy"'],
+  },
+  {
+    name: 'bad redirect values in an upstream override',
+    yaml: doc(...HUB, '    redirects: { mode: Follow, allowPrivate: 1 }'),
+    expected: [
+      'conf/x.yaml:4:24 upstreams[0].redirects.mode: must be one of follow, passthrough, got string "Follow"',
+      'conf/x.yaml:4:46 upstreams[0].redirects.allowPrivate: must be true or false, got 1',
+    ],
+  },
+  {
+    name: 'allowHosts is not a list',
+    yaml: doc(...HUB, 'redirects:', '  allowHosts: cdn.example.com'),
+    expected: ['conf/x.yaml:5:15 redirects.allowHosts: must be a sequence of host names, got string "cdn.example.com"'],
+  },
+  {
+    name: 'allowHosts with a URL and a port in it',
+    yaml: doc(
+      ...HUB,
+      '    redirects:',
+      '      allowHosts:',
+      '        - cdn.example.com',
+      '        - https://CDN2.example.com/blobs',
+      '        - cdn3.example.com:443',
+    ),
+    expected: [
+      'conf/x.yaml:7:11 upstreams[0].redirects.allowHosts[1]: must be a host name without scheme, port or path, got string "https://CDN2.example.com/blobs"; did you mean "cdn2.example.com"?',
+      'conf/x.yaml:8:11 upstreams[0].redirects.allowHosts[2]: must be a host name without scheme, port or path, got string "cdn3.example.com:443"',
+    ],
+  },
+  {
+    name: 'unknown key in redirects',
+    yaml: doc(...HUB, 'redirects:', '  allowedHosts: [cdn.example.com]'),
+    expected: ['conf/x.yaml:5:3 redirects.allowedHosts: unknown key; did you mean "allowHosts"?'],
+  },
+
+  // --- auth (the password must never be echoed) ---
+  {
+    name: 'both password and passwordFile',
+    yaml: doc(...HUB, '    auth:', '      username: bot', '      password: ${HUB_TOKEN}', '      passwordFile: /run/secrets/hub'),
+    env: { HUB_TOKEN: 'dckr_pat_s3cret' },
+    secret: 'dckr_pat_s3cret',
+    expected: ['conf/x.yaml:7:7 upstreams[0].auth.passwordFile: cannot be combined with password; set exactly one of them'],
+  },
+  {
+    name: 'auth without username',
+    yaml: doc(...HUB, '    auth:', '      password: ${HUB_TOKEN}'),
+    env: { HUB_TOKEN: 'dckr_pat_s3cret' },
+    secret: 'dckr_pat_s3cret',
+    expected: ['conf/x.yaml:5:7 upstreams[0].auth.username: required key is missing'],
+  },
+  {
+    name: 'auth with an empty username and no password at all',
+    yaml: doc(...HUB, '    auth: { username: "" }'),
+    expected: [
+      'conf/x.yaml:4:11 upstreams[0].auth: needs password or passwordFile',
+      'conf/x.yaml:4:23 upstreams[0].auth.username: must be a non-empty string, got string ""',
+    ],
+  },
+  {
+    name: 'password is not a string (value not echoed)',
+    yaml: doc(...HUB, '    auth:', '      username: bot', '      password: 8675309'),
+    secret: '8675309',
+    expected: ['conf/x.yaml:6:17 upstreams[0].auth.password: must be a string'],
+  },
+  {
+    name: 'password is a sequence (value not echoed)',
+    yaml: doc(...HUB, '    auth: { username: bot, password: [hunter2] }'),
+    secret: 'hunter2',
+    expected: ['conf/x.yaml:4:38 upstreams[0].auth.password: must be a string'],
+  },
+  {
+    name: 'empty password from the environment',
+    yaml: doc(...HUB, '    auth: { username: bot, password: "${HUB_TOKEN}" }'),
+    env: { HUB_TOKEN: '' },
+    expected: ['conf/x.yaml:4:38 upstreams[0].auth.password: must not be empty'],
+  },
+  {
+    name: 'the password written as auth itself (value not echoed)',
+    yaml: doc(...HUB, '    auth: ${HUB_TOKEN}'),
+    env: { HUB_TOKEN: 'dckr_pat_s3cret' },
+    secret: 'dckr_pat_s3cret',
+    expected: ['conf/x.yaml:4:11 upstreams[0].auth: must be a mapping with username and password or passwordFile'],
+  },
+  {
+    name: 'misspelt password key (value not echoed)',
+    yaml: doc(...HUB, '    auth:', '      username: bot', '      pasword: hunter2'),
+    secret: 'hunter2',
+    expected: [
+      'conf/x.yaml:5:7 upstreams[0].auth: needs password or passwordFile',
+      'conf/x.yaml:6:7 upstreams[0].auth.pasword: unknown key; did you mean "password"?',
+    ],
+  },
+
+  // --- repository naming ---
+  {
+    name: 'repositoryPrefix with a leading slash',
+    yaml: doc(...HUB, '    repositoryPrefix: /docker'),
+    expected: ['conf/x.yaml:4:23 upstreams[0].repositoryPrefix: must not start or end with "/", got string "/docker"'],
+  },
+  {
+    name: 'repositoryPrefix with uppercase',
+    yaml: doc(...HUB, '    repositoryPrefix: Proxy/Docker'),
+    expected: [
+      'conf/x.yaml:4:23 upstreams[0].repositoryPrefix: must be a repository path such as "docker" or "proxy/docker-hub" (components of lowercase letters and digits with single ".", "_" or "-" between them, joined by "/"), got string "Proxy/Docker"',
+    ],
+  },
+  {
+    name: 'repositoryPrefix with an empty component',
+    yaml: doc(...HUB, '    repositoryPrefix: proxy//hub'),
+    expected: [
+      'conf/x.yaml:4:23 upstreams[0].repositoryPrefix: must be a repository path such as "docker" or "proxy/docker-hub" (components of lowercase letters and digits with single ".", "_" or "-" between them, joined by "/"), got string "proxy//hub"',
+    ],
+  },
+  {
+    name: 'dockerHub is not a boolean',
+    yaml: doc(...HUB, '    dockerHub: "true"'),
+    expected: ['conf/x.yaml:4:16 upstreams[0].dockerHub: must be true or false, got string "true"'],
+  },
+
+  // --- registries ---
+  {
+    name: 'Docker Hub under registries',
+    yaml: doc(
+      ...HUB,
+      'registries:',
+      '  docker.io:',
+      '    upstreams: [{ name: gcr, url: "https://mirror.gcr.io" }]',
+      '  Index.Docker.io:',
+      '    upstreams: [{ name: hub-2, url: "https://registry-1.docker.io" }]',
+    ),
+    expected: [
+      'conf/x.yaml:5:3 registries.docker.io: "docker.io" cannot be configured here: the top-level "upstreams" list serves Docker Hub; put its mirrors there',
+      'conf/x.yaml:7:3 registries.Index.Docker.io: "index.docker.io" cannot be configured here: the top-level "upstreams" list serves Docker Hub; put its mirrors there',
+    ],
+  },
+  {
+    name: 'registry name that is a URL',
+    yaml: doc(...HUB, 'registries:', '  "https://ghcr.io":', '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]'),
+    expected: [
+      'conf/x.yaml:5:3 registries.https://ghcr.io: must be a registry host name with an optional port, such as "ghcr.io" or "registry.corp:5000"',
+    ],
+  },
+  {
+    name: 'registries as a list',
+    yaml: doc(...HUB, 'registries:', '  - ghcr.io'),
+    expected: ['conf/x.yaml:5:3 registries: must be a mapping, got a sequence'],
+  },
+  {
+    name: 'registry with empty upstreams',
+    yaml: doc(...HUB, 'registries:', '  ghcr.io:', '    upstreams: []'),
+    expected: ['conf/x.yaml:6:16 registries.ghcr.io.upstreams: must be a non-empty sequence of upstreams, got an empty sequence'],
+  },
+  {
+    name: 'registry without a mapping',
+    yaml: doc(...HUB, 'registries:', '  ghcr.io:', '  quay.io: https://quay.io'),
+    expected: [
+      'conf/x.yaml:5:11 registries.ghcr.io: must be a mapping, got null',
+      'conf/x.yaml:6:12 registries.quay.io: must be a mapping, got string "https://quay.io"',
+    ],
+  },
+  {
+    name: 'registry with all weights 0',
+    yaml: doc(
+      ...HUB,
+      'registries:',
+      '  ghcr.io:',
+      '    upstreams:',
+      '      - { name: ghcr, url: "https://ghcr.io", weight: 0 }',
+      '      - { name: ghcr-b, url: "https://ghcr-b.corp", backup: true }',
+    ),
+    expected: ['conf/x.yaml:7:7 registries.ghcr.io.upstreams: at least one non-backup upstream needs weight > 0'],
+  },
+  {
+    name: 'duplicate upstream name across registries',
+    yaml: doc(...HUB, 'registries:', '  ghcr.io:', '    upstreams:', '      - name: hub', '        url: https://ghcr.io'),
+    expected: ['conf/x.yaml:7:15 registries.ghcr.io.upstreams[0].name: duplicate upstream name "hub"; first used at line 2'],
+  },
+  {
+    name: 'duplicate upstream name: the first in the file wins, whichever section it is in',
+    yaml: doc(
+      'registries:',
+      '  quay.io:',
+      '    upstreams: [{ name: mirror, url: "https://quay.io" }]',
+      '  ghcr.io:',
+      '    upstreams: [{ name: mirror, url: "https://ghcr.io" }]',
+      'upstreams:',
+      '  - name: mirror',
+      '    url: https://mirror.gcr.io',
+    ),
+    expected: [
+      'conf/x.yaml:5:25 registries.ghcr.io.upstreams[0].name: duplicate upstream name "mirror"; first used at line 3',
+      'conf/x.yaml:7:11 upstreams[0].name: duplicate upstream name "mirror"; first used at line 3',
+    ],
+  },
+  {
+    name: 'duplicate host across registries (hosts are not case-sensitive)',
+    yaml: doc(
+      ...HUB,
+      'registries:',
+      '  ghcr.io:',
+      '    hosts: [mirror.company.com]',
+      '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]',
+      '  quay.io:',
+      '    hosts:',
+      '      - quay.company.com',
+      '      - Mirror.Company.com',
+      '    upstreams: [{ name: quay, url: "https://quay.io" }]',
+    ),
+    expected: ['conf/x.yaml:11:9 registries.quay.io.hosts[1]: duplicate host "mirror.company.com"; first used at line 6'],
+  },
+  {
+    name: 'hosts with a port',
+    yaml: doc(...HUB, 'registries:', '  ghcr.io:', '    hosts: ["ghcr-mirror.company.com:5000"]', '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]'),
+    expected: [
+      'conf/x.yaml:6:13 registries.ghcr.io.hosts[0]: must be a host name without scheme, port or path, got string "ghcr-mirror.company.com:5000"',
+    ],
+  },
+  {
+    name: 'registry names differing only in case',
+    yaml: doc(
+      ...HUB,
+      'registries:',
+      '  ghcr.io:',
+      '    upstreams: [{ name: a, url: "https://a" }]',
+      '  GHCR.IO:',
+      '    upstreams: [{ name: b, url: "https://b" }]',
+    ),
+    expected: [
+      'conf/x.yaml:7:3 registries.GHCR.IO: duplicate registry "ghcr.io" (registry names are not case-sensitive); first defined at line 5',
+    ],
+  },
+  {
+    name: 'unknown key inside a registry with a hint',
+    yaml: doc(...HUB, 'registries:', '  ghcr.io:', '    upstream:', '      - { name: ghcr, url: "https://ghcr.io" }'),
+    expected: [
+      'conf/x.yaml:6:5 registries.ghcr.io.upstream: unknown key; did you mean "upstreams"?',
+      'conf/x.yaml:6:5 registries.ghcr.io.upstreams: required key is missing',
+    ],
+  },
+  {
+    name: 'problems inside a registry upstream have full paths',
+    yaml: doc(
+      ...HUB,
+      'registries:',
+      '  ghcr.io:',
+      '    upstreams:',
+      '      - name: ghcr',
+      '        url: https://${GHCR_HOST}',
+      '        wieght: 2',
+      '        auth: { username: bot, password: 42 }',
+    ),
+    expected: [
+      'conf/x.yaml:8:14 registries.ghcr.io.upstreams[0].url: environment variable GHCR_HOST is not set',
+      'conf/x.yaml:9:9 registries.ghcr.io.upstreams[0].wieght: unknown key; did you mean "weight"?',
+      'conf/x.yaml:10:42 registries.ghcr.io.upstreams[0].auth.password: must be a string',
     ],
   },
 
@@ -394,7 +661,7 @@ const cases: Case[] = [
   },
 ];
 
-t.ok(cases.length >= 25, `at least 25 bad documents (have ${cases.length})`);
+t.ok(cases.length >= 85, `at least 85 bad documents (have ${cases.length})`);
 
 for (const c of cases) {
   t.test(c.name, async (t) => {
@@ -413,5 +680,6 @@ for (const c of cases) {
     t.equal(caught.message, c.expected.join('\n'));
     t.equal(caught.problems.length, c.expected.length, 'one problem per line');
     t.equal(formatProblems(SOURCE, caught.problems), caught.message);
+    if (c.secret !== undefined) t.notOk(caught.message.includes(c.secret), 'the password is not in the message');
   });
 }

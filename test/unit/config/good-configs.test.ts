@@ -4,9 +4,14 @@ import { parseConfig, type Config, type UpstreamConfig } from '../../../src/conf
 const doc = (...lines: string[]): string => lines.join('\n') + '\n';
 
 const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 };
+const DEFAULT_REDIRECTS = { mode: 'follow', allowHosts: [], allowPrivate: false } as const;
 
-/** An upstream as it comes out with nothing but name and url given. */
-const defaultUpstream = (name: string, url: string): UpstreamConfig => ({
+/**
+ * An upstream as it comes out with nothing but name and url given. `dockerHub`
+ * is spelled out by each caller (true for Docker Hub's own URL) rather than
+ * recomputed here, so the tests pin the default instead of restating it.
+ */
+const defaultUpstream = (name: string, url: string, dockerHub: boolean): UpstreamConfig => ({
   name,
   url,
   weight: 1,
@@ -15,22 +20,31 @@ const defaultUpstream = (name: string, url: string): UpstreamConfig => ({
   timeouts: { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000 },
   maxConnections: 64,
   breaker: DEFAULT_BREAKER,
+  redirects: DEFAULT_REDIRECTS,
+  dockerHub,
 });
 
 const parse = (yaml: string, env: Record<string, string | undefined> = {}): Config => parseConfig(yaml, 'conf/test.yaml', env);
 
 t.test('minimal config gets every default', async (t) => {
   const config = parse(doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io'));
+  const upstreams = [defaultUpstream('hub', 'https://registry-1.docker.io', true)];
   t.strictSame(config, {
     source: 'conf/test.yaml',
     listen: { host: '0.0.0.0', port: 5000 },
-    upstreams: [defaultUpstream('hub', 'https://registry-1.docker.io')],
+    upstreams,
+    registries: [{ name: 'docker.io', hosts: [], upstreams }],
+    redirects: DEFAULT_REDIRECTS,
     breaker: DEFAULT_BREAKER,
     failover: { maxAttempts: 3, on404: true },
     log: { level: 'info' },
     shutdown: { drainTimeoutMs: 25_000 },
   });
-  t.notOk('ca' in config.upstreams[0]!.tls, 'no ca key when none is configured');
+  t.equal(config.registries[0]!.upstreams, config.upstreams, 'docker.io is served by the top-level list itself');
+  const u = config.upstreams[0]!;
+  t.notOk('ca' in u.tls, 'no ca key when none is configured');
+  t.notOk('auth' in u, 'no auth key when none is configured');
+  t.notOk('repositoryPrefix' in u, 'no repositoryPrefix key when none is configured');
 });
 
 t.test('every key given', async (t) => {
@@ -46,12 +60,33 @@ t.test('every key given', async (t) => {
       '    timeouts: { connect: 2s, headers: 1.5m, idle: 500ms }',
       '    maxConnections: 16',
       '    breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, window: 1m, resetTimeout: 1h }',
+      '    auth: { username: mirror-bot, password: "${HUB_TOKEN}" }',
+      '    redirects: { mode: passthrough, allowHosts: [Production.Cloudflare.Docker.com], allowPrivate: true }',
+      '    dockerHub: false',
+      '    repositoryPrefix: proxy/docker-hub',
       '  - name: nexus-2',
       '    url: http://nexus.corp:8081/repository/docker-hub/',
       '    weight: 0',
       '    backup: true',
       '    tls:',
       '      insecureSkipVerify: true',
+      '    auth:',
+      '      username: nexus',
+      '      passwordFile: /run/secrets/nexus',
+      '    dockerHub: true',
+      'registries:',
+      '  ghcr.io:',
+      '    hosts: [ghcr-mirror.company.com]',
+      '    upstreams:',
+      '      - { name: ghcr, url: "https://ghcr.io" }',
+      '  Quay.io:',
+      '    hosts: []',
+      '    upstreams:',
+      '      - { name: quay, url: "https://quay.io", repositoryPrefix: quay.io_cache }',
+      'redirects:',
+      '  mode: follow',
+      '  allowHosts: [cdn.example.com, 10.1.2.3]',
+      '  allowPrivate: false',
       'breaker:',
       '  errorThresholdPercentage: 100',
       '  volumeThreshold: 20',
@@ -61,30 +96,60 @@ t.test('every key given', async (t) => {
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
     ),
+    { HUB_TOKEN: 'dckr_pat_s3cret' },
   );
   const globalBreaker = { errorThresholdPercentage: 100, volumeThreshold: 20, windowMs: 20_000, resetTimeoutMs: 45_000 };
+  const globalRedirects = { mode: 'follow', allowHosts: ['cdn.example.com', '10.1.2.3'], allowPrivate: false };
+  const upstreams = [
+    {
+      name: 'hub',
+      url: 'https://registry-1.docker.io',
+      weight: 5,
+      backup: false,
+      tls: { insecureSkipVerify: false, ca: '/etc/ssl/corp-ca.pem' },
+      timeouts: { connectMs: 2_000, headersMs: 90_000, idleMs: 500 },
+      maxConnections: 16,
+      breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, windowMs: 60_000, resetTimeoutMs: 3_600_000 },
+      auth: { username: 'mirror-bot', password: 'dckr_pat_s3cret' },
+      redirects: { mode: 'passthrough', allowHosts: ['production.cloudflare.docker.com'], allowPrivate: true },
+      dockerHub: false,
+      repositoryPrefix: 'proxy/docker-hub',
+    },
+    {
+      ...defaultUpstream('nexus-2', 'http://nexus.corp:8081/repository/docker-hub', true),
+      weight: 0,
+      backup: true,
+      tls: { insecureSkipVerify: true },
+      breaker: globalBreaker,
+      auth: { username: 'nexus', passwordFile: '/run/secrets/nexus' },
+      redirects: globalRedirects,
+    },
+  ];
   t.strictSame(config, {
     source: 'conf/test.yaml',
     listen: { host: '127.0.0.1', port: 8080 },
-    upstreams: [
+    upstreams,
+    registries: [
+      { name: 'docker.io', hosts: [], upstreams },
       {
-        name: 'hub',
-        url: 'https://registry-1.docker.io',
-        weight: 5,
-        backup: false,
-        tls: { insecureSkipVerify: false, ca: '/etc/ssl/corp-ca.pem' },
-        timeouts: { connectMs: 2_000, headersMs: 90_000, idleMs: 500 },
-        maxConnections: 16,
-        breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, windowMs: 60_000, resetTimeoutMs: 3_600_000 },
+        name: 'ghcr.io',
+        hosts: ['ghcr-mirror.company.com'],
+        upstreams: [{ ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects }],
       },
       {
-        ...defaultUpstream('nexus-2', 'http://nexus.corp:8081/repository/docker-hub'),
-        weight: 0,
-        backup: true,
-        tls: { insecureSkipVerify: true },
-        breaker: globalBreaker,
+        name: 'quay.io',
+        hosts: [],
+        upstreams: [
+          {
+            ...defaultUpstream('quay', 'https://quay.io', false),
+            breaker: globalBreaker,
+            redirects: globalRedirects,
+            repositoryPrefix: 'quay.io_cache',
+          },
+        ],
       },
     ],
+    redirects: globalRedirects,
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
     log: { level: 'silent' },
@@ -114,6 +179,148 @@ t.test('per-upstream breaker override is merged with the global breaker', async 
     resetTimeoutMs: 30_000, // default via global
   });
   t.strictSame(config.upstreams[1]!.breaker, config.breaker);
+});
+
+t.test('per-upstream redirects override is merged with the global redirects', async (t) => {
+  const config = parse(
+    doc(
+      'redirects:',
+      '  allowHosts: [CDN.Example.com]',
+      '  allowPrivate: true',
+      'upstreams:',
+      '  - name: hub',
+      '    url: https://registry-1.docker.io',
+      '    redirects: { mode: passthrough }',
+      '  - name: internal',
+      '    url: https://registry.corp',
+      '    redirects:',
+      '      allowHosts: [blobs.corp, BLOBS-2.corp]',
+      '  - name: plain',
+      '    url: https://plain.example',
+      'registries:',
+      '  ghcr.io:',
+      '    upstreams:',
+      '      - name: ghcr',
+      '        url: https://ghcr.io',
+      '        redirects: { allowPrivate: false }',
+    ),
+  );
+  t.strictSame(config.redirects, { mode: 'follow', allowHosts: ['cdn.example.com'], allowPrivate: true }, 'global, hosts lowercased');
+  t.strictSame(config.upstreams[0]!.redirects, { mode: 'passthrough', allowHosts: ['cdn.example.com'], allowPrivate: true });
+  t.strictSame(
+    config.upstreams[1]!.redirects,
+    { mode: 'follow', allowHosts: ['blobs.corp', 'blobs-2.corp'], allowPrivate: true },
+    'an upstream allowHosts list replaces the global one',
+  );
+  t.strictSame(config.upstreams[2]!.redirects, config.redirects);
+  t.strictSame(config.registries[1]!.upstreams[0]!.redirects, { mode: 'follow', allowHosts: ['cdn.example.com'], allowPrivate: false });
+});
+
+t.test('dockerHub defaults to true only for Docker Hub URLs', async (t) => {
+  const cases: [string, boolean][] = [
+    ['https://registry-1.docker.io', true],
+    ['https://Registry-1.Docker.IO:443/', true],
+    ['https://docker.io', true],
+    ['https://index.docker.io', true],
+    ['https://mirror.gcr.io', false],
+    ['https://public.ecr.aws', false],
+    ['https://registry-1.docker.io.evil.example', false],
+    ['http://nexus.corp:8081/repository/docker-hub', false],
+  ];
+  for (const [url, dockerHub] of cases) {
+    const config = parse(doc('upstreams:', '  - name: m', `    url: "${url}"`));
+    t.equal(config.upstreams[0]!.dockerHub, dockerHub, url);
+  }
+  const explicit = parse(
+    doc(
+      'upstreams:',
+      '  - { name: hub, url: "https://registry-1.docker.io", dockerHub: false }',
+      '  - { name: nexus, url: "https://nexus.corp/repository/hub", dockerHub: true }',
+    ),
+  );
+  t.strictSame(
+    explicit.upstreams.map((u) => u.dockerHub),
+    [false, true],
+    'an explicit value wins',
+  );
+});
+
+t.test('registries: file order after docker.io, names and hosts lowercased, global defaults merged', async (t) => {
+  const config = parse(
+    doc(
+      'breaker: { volumeThreshold: 7 }',
+      'upstreams:',
+      '  - name: hub',
+      '    url: https://registry-1.docker.io',
+      'registries:',
+      '  quay.io:',
+      '    hosts: [Quay-Mirror.Company.com, quay.mirror.internal]',
+      '    upstreams:',
+      '      - { name: quay, url: "https://quay.io", weight: 0 }',
+      '      - { name: quay-cache, url: "https://quay-cache.corp", weight: 2, breaker: { window: 1m } }',
+      '  GHCR.io:',
+      '    upstreams:',
+      '      - name: ghcr',
+      '        url: https://ghcr.io',
+      '  registry.corp:5000:',
+      '    hosts: [registry-mirror.corp]',
+      '    upstreams:',
+      '      - { name: corp, url: "http://registry.corp:5000" }',
+      '  public.ecr.aws:',
+      '    upstreams:',
+      '      - { name: ecr-hub, url: "https://public.ecr.aws", repositoryPrefix: docker/library, dockerHub: false }',
+    ),
+  );
+  const breaker = { ...DEFAULT_BREAKER, volumeThreshold: 7 };
+  t.strictSame(
+    config.registries.map((r) => [r.name, r.hosts, r.upstreams.map((u) => u.name)]),
+    [
+      ['docker.io', [], ['hub']],
+      ['quay.io', ['quay-mirror.company.com', 'quay.mirror.internal'], ['quay', 'quay-cache']],
+      ['ghcr.io', [], ['ghcr']],
+      ['registry.corp:5000', ['registry-mirror.corp'], ['corp']],
+      ['public.ecr.aws', [], ['ecr-hub']],
+    ],
+  );
+  t.strictSame(config.upstreams.map((u) => u.name), ['hub'], 'upstreams stays the top-level list');
+  t.strictSame(config.registries[1]!.upstreams[0], { ...defaultUpstream('quay', 'https://quay.io', false), weight: 0, breaker });
+  t.strictSame(config.registries[1]!.upstreams[1]!.breaker, { ...breaker, windowMs: 60_000 });
+  t.strictSame(config.registries[2]!.upstreams[0], { ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker });
+  t.strictSame(config.registries[4]!.upstreams[0], {
+    ...defaultUpstream('ecr-hub', 'https://public.ecr.aws', false),
+    breaker,
+    repositoryPrefix: 'docker/library',
+  });
+});
+
+t.test('auth forms', async (t) => {
+  const config = parse(
+    doc(
+      'upstreams:',
+      '  - name: hub',
+      '    url: https://registry-1.docker.io',
+      '    auth:',
+      '      username: ${HUB_USER}',
+      '      password: ${HUB_TOKEN}',
+      '  - name: nexus',
+      '    url: https://nexus.corp',
+      '    auth: { username: bot, passwordFile: /run/secrets/nexus }',
+      '  - name: literal',
+      '    url: https://literal.example',
+      '    auth: { username: bot, password: "p$a$$w0rd $${NOT_A_VAR}" }',
+    ),
+    { HUB_USER: 'alice', HUB_TOKEN: 'dckr_pat_abc' },
+  );
+  t.strictSame(
+    config.upstreams.map((u) => u.auth),
+    [
+      { username: 'alice', password: 'dckr_pat_abc' },
+      { username: 'bot', passwordFile: '/run/secrets/nexus' },
+      { username: 'bot', password: 'p$a$$w0rd ${NOT_A_VAR}' },
+    ],
+  );
+  t.notOk('passwordFile' in config.upstreams[0]!.auth!);
+  t.notOk('password' in config.upstreams[1]!.auth!);
 });
 
 t.test('${VAR} substitution', async (t) => {
@@ -181,14 +388,25 @@ t.test('empty sections mean all defaults', async (t) => {
       '    url: https://registry-1.docker.io',
       '    tls:',
       '    #  ca: /etc/ssl/ca.pem',
+      '    redirects:',
+      '    auth:',
+      '    #  username: bot',
       'breaker:',
       '#  window: 5s',
       'log:',
+      'redirects:',
+      'registries:',
+      '#  ghcr.io:',
     ),
   );
-  t.strictSame(config.upstreams[0], defaultUpstream('hub', 'https://registry-1.docker.io'));
+  t.strictSame(config.upstreams[0], defaultUpstream('hub', 'https://registry-1.docker.io', true), 'an empty auth: means no auth');
   t.strictSame(config.breaker, DEFAULT_BREAKER);
+  t.strictSame(config.redirects, DEFAULT_REDIRECTS);
   t.equal(config.log.level, 'info');
+  t.strictSame(
+    config.registries.map((r) => r.name),
+    ['docker.io'],
+  );
 });
 
 t.test('anchors and aliases', async (t) => {
@@ -231,8 +449,21 @@ t.test('a UTF-8 byte order mark is ignored', async (t) => {
 });
 
 t.test('the result is deeply frozen', async (t) => {
-  const config = parse(doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io', '    tls: { ca: /ca.pem }'));
+  const config = parse(
+    doc(
+      'upstreams:',
+      '  - name: hub',
+      '    url: https://registry-1.docker.io',
+      '    tls: { ca: /ca.pem }',
+      '    auth: { username: u, passwordFile: /p }',
+      'registries:',
+      '  ghcr.io:',
+      '    hosts: [ghcr.mirror]',
+      '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]',
+    ),
+  );
   const u = config.upstreams[0]!;
+  const ghcr = config.registries[1]!;
   for (const [what, obj] of Object.entries({
     config,
     listen: config.listen,
@@ -241,6 +472,16 @@ t.test('the result is deeply frozen', async (t) => {
     tls: u.tls,
     timeouts: u.timeouts,
     upstreamBreaker: u.breaker,
+    auth: u.auth,
+    upstreamRedirects: u.redirects,
+    upstreamAllowHosts: u.redirects.allowHosts,
+    registries: config.registries,
+    registry: ghcr,
+    registryHosts: ghcr.hosts,
+    registryUpstreams: ghcr.upstreams,
+    registryUpstream: ghcr.upstreams[0],
+    redirects: config.redirects,
+    allowHosts: config.redirects.allowHosts,
     breaker: config.breaker,
     failover: config.failover,
     log: config.log,
