@@ -1,0 +1,114 @@
+/**
+ * The core promise, end to end: skopeo pulls real images through mirrorgate from three real
+ * registries (CNCF distribution) weighted 3:2:1, and keeps pulling while an image exists on one
+ * registry only, while a registry is stopped, and while one is frozen (SIGSTOP).
+ */
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { prepareImages, pushFixtures, type TestImages } from './helpers/fixtures.js';
+import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
+import { startRegistry, type RunningRegistry } from './helpers/registry.js';
+import { describeSkopeoResult, pullImage, verifyOciLayout } from './helpers/skopeo.js';
+import { tempDir } from './helpers/tmp.js';
+import { requireE2eTools } from './helpers/tools.js';
+
+const UPSTREAMS = ['r1', 'r2', 'r3'] as const;
+
+if (requireE2eTools(t)) {
+  const work = await tempDir(t, 'mirrorgate-e2e-pulls-');
+  let images!: TestImages;
+  let registries!: RunningRegistry[];
+  let gateway!: GatewayProcess;
+  let pulls = 0;
+
+  /** One pull through the gateway into a fresh OCI layout; the layout's digest is returned. */
+  const pull = async (t: Test, ref: string, options: { all?: boolean } = {}): Promise<string[] | undefined> => {
+    const dest = join(work, `pull-${++pulls}`);
+    const result = await pullImage(gateway.url, ref, dest, { timeoutMs: 90_000, ...options });
+    if (result.code !== 0) {
+      t.fail(`skopeo pull ${ref} failed: ${describeSkopeoResult(result)}`);
+      return undefined;
+    }
+    return (await verifyOciLayout(dest)).digests;
+  };
+
+  const root = t;
+  await t.test('three registries with the images, mirrorgate in front (3:2:1)', { timeout: 120_000 }, async (t) => {
+    images = await prepareImages(join(work, 'images'));
+    registries = await Promise.all(UPSTREAMS.map(() => startRegistry()));
+    await Promise.all(registries.map((registry) => pushFixtures(images, registry.url, { only: ['alpine', 'multi'] })));
+    await pushFixtures(images, registries[2]!.url, { only: ['onlyOne'] });
+    // Registered on the root test: the gateway outlives this subtest.
+    gateway = await startGatewayProcess(
+      root,
+      work,
+      `upstreams:
+${registries.map((r, i) => `  - { name: ${UPSTREAMS[i]}, url: "${r.url}", weight: ${3 - i}, timeouts: { connect: 2s, headers: 3s, idle: 10s } }`).join('\n')}
+breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, window: 5s, resetTimeout: 120s }
+failover: { maxAttempts: 3, on404: true }
+log: { level: info }
+`,
+    );
+    t.pass(`gateway on ${gateway.url}, registries on ${registries.map((r) => r.port).join(', ')}`);
+  });
+  t.teardown(() => Promise.all((registries ?? []).map((registry) => registry.stop())));
+
+  await t.test('pulls spread 3:2:1 over the registries, digests intact', { timeout: 240_000 }, async (t) => {
+    for (let i = 0; i < 12; i++) {
+      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${i + 1} of ${images.alpine.ref}`);
+    }
+    t.same(await pull(t, images.multi.ref, { all: true }), [images.multi.indexDigest], 'multi-arch index with --all');
+
+    const counts = await Promise.all(UPSTREAMS.map((name) => gateway.metric('mirrorgate_upstream_selected_total', { upstream: name })));
+    const total = counts.reduce((a, b) => a + b, 0);
+    t.ok(total >= 60, `${total} upstream requests (>= 60)`);
+    const expected = [3 / 6, 2 / 6, 1 / 6];
+    counts.forEach((count, i) => {
+      const share = count / total;
+      t.ok(Math.abs(share - expected[i]!) <= expected[i]! * 0.1, `${UPSTREAMS[i]}: share ${(share * 100).toFixed(1)}% (want ${(expected[i]! * 100).toFixed(1)}% ± 10%)`);
+    });
+    const served = await Promise.all(UPSTREAMS.map((name) => gateway.metric('mirrorgate_requests_total', { upstream: name })));
+    t.same(served.map((n) => n > 0), [true, true, true], 'every registry answered requests');
+    t.ok((await gateway.metric('mirrorgate_response_bytes_total')) > 12 * 20_000_000, 'the big layer went through 12 times');
+  });
+
+  await t.test('an image on one registry only pulls 10 of 10 times', { timeout: 240_000 }, async (t) => {
+    let ok = 0;
+    for (let i = 0; i < 10; i++) {
+      const digests = await pull(t, images.onlyOne.ref);
+      if (digests?.[0] === images.onlyOne.manifestDigest) ok++;
+    }
+    t.equal(ok, 10);
+    t.ok((await gateway.metric('mirrorgate_failovers_total', { reason: 'notfound' })) > 0, 'the other registries said 404 and were passed over');
+  });
+
+  await t.test('a registry stopped mid-run: pulls keep succeeding and its breaker opens', { timeout: 240_000 }, async (t) => {
+    await registries[1]!.stop();
+    // The breaker judges a rolling 5 s window that still holds r2's earlier successes: it opens
+    // once the failures outweigh them. Every pull must succeed meanwhile.
+    let pullsWithR2Down = 0;
+    let r2State = 0;
+    while (pullsWithR2Down < 20 && r2State !== 2) {
+      pullsWithR2Down++;
+      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${pullsWithR2Down} with r2 down`);
+      r2State = await gateway.metric('mirrorgate_breaker_state', { upstream: 'r2' });
+    }
+    t.equal(r2State, 2, `r2 breaker open after ${pullsWithR2Down} pulls`);
+    const selectedBefore = await gateway.metric('mirrorgate_upstream_selected_total', { upstream: 'r2' });
+    t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest]);
+    t.equal(await gateway.metric('mirrorgate_upstream_selected_total', { upstream: 'r2' }), selectedBefore, 'an open breaker keeps r2 out');
+    t.ok((await gateway.metric('mirrorgate_failovers_total', { upstream: 'r2', reason: 'connect' })) >= 3);
+    t.equal((await fetch(`${gateway.url}/readyz`)).status, 200, 'still ready: r1 and r3 are eligible');
+  });
+
+  await t.test('a registry frozen with SIGSTOP: pulls still succeed within the timeouts', { timeout: 240_000 }, async (t) => {
+    await registries[0]!.freeze();
+    t.teardown(() => registries[0]!.thaw());
+    for (let i = 0; i < 4; i++) {
+      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${i + 1} with r1 frozen`);
+    }
+    t.ok((await gateway.metric('mirrorgate_failovers_total', { upstream: 'r1', reason: 'timeout' })) >= 1, 'r1 timed out and was failed over');
+    t.equal(await gateway.metric('mirrorgate_breaker_state', { upstream: 'r1' }), 2, 'r1 breaker open after repeated timeouts');
+  });
+}
+

@@ -1,0 +1,53 @@
+/**
+ * Runs the built mirrorgate CLI (`node dist/cli.js serve`) in front of real registries, on a
+ * free 127.0.0.1 port, with its JSON log captured, and reads its /metrics.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { startCli, httpGet, type CliProcess } from '../../helpers/cli-process.js';
+import { freePort } from './registry.js';
+
+export interface GatewayProcess {
+  readonly url: string;
+  /** host:port, for docker:// references. */
+  readonly host: string;
+  readonly cli: CliProcess;
+  readonly configFile: string;
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  metricsText(): Promise<string>;
+}
+
+/** `yaml` is everything but `listen:`, which is added with a free port. */
+export async function startGatewayProcess(t: Test, dir: string, yaml: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const port = await freePort();
+  const configFile = join(dir, `mirrorgate-${port}.yaml`);
+  await writeFile(configFile, `listen: "127.0.0.1:${port}"\n${yaml}`);
+  const cli = startCli(t, ['serve', '-c', configFile, '--no-watch'], { env });
+  await cli.listening(15_000);
+  const url = `http://127.0.0.1:${port}`;
+  const metricsText = async (): Promise<string> => (await httpGet(`${url}/metrics`)).body.toString('utf8');
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    cli,
+    configFile,
+    metricsText,
+    async metric(name, labels = {}) {
+      return metricSum(await metricsText(), name, labels);
+    },
+  };
+}
+
+/** The sum of every series of `name` whose labels include `labels` (Prometheus text format). */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have.set(pair[1]!, pair[2]!);
+    if (Object.entries(labels).every(([key, value]) => have.get(key) === value)) sum += Number(match[3]);
+  }
+  return sum;
+}
