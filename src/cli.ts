@@ -51,7 +51,16 @@ async function check(file: string): Promise<void> {
 async function serve(file: string, watch: boolean): Promise<void> {
   const config = await loadOrExit(file);
   const logger = createLogger(config.log.level);
-  const app = createApp(config, { logger, metrics: createMetrics() });
+  // Registered first: the default action of SIGHUP would kill a gateway still starting up.
+  let reload = (): void => logger.warn({ event: 'reload' }, 'SIGHUP before the gateway was listening: ignored');
+  process.on('SIGHUP', () => reload());
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(config, { logger, metrics: createMetrics() });
+  } catch (err) {
+    process.stderr.write(`mirrorgate: cannot start: ${(err as Error).message}\n`);
+    process.exit(EXIT_INVALID);
+  }
 
   try {
     const address = await app.listen();
@@ -65,8 +74,8 @@ async function serve(file: string, watch: boolean): Promise<void> {
     process.exit(EXIT_RUNTIME);
   }
 
+  reload = () => void app.reload();
   if (watch) app.watchConfig();
-  process.on('SIGHUP', () => void app.reload());
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -75,8 +84,7 @@ async function serve(file: string, watch: boolean): Promise<void> {
     app.shutdown().then(
       () => {
         logger.info({ event: 'shutdown' }, 'stopped');
-        logger.flush();
-        process.exit(0);
+        logger.flush(() => process.exit(0));
       },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');

@@ -4,16 +4,19 @@
 import type { Config } from '../config/types.js';
 
 export function upstreamTable(config: Config): string {
-  // Backups take traffic only when no primary can, so shares are of the primaries' total.
-  const primaryTotal = config.upstreams.reduce((sum, u) => (u.backup ? sum : sum + u.weight), 0);
-  const rows = config.upstreams.map((u) => [
-    u.name,
-    u.url,
-    String(u.weight),
-    u.backup ? '-' : `${((100 * u.weight) / primaryTotal).toFixed(1)}%`,
-    u.backup ? 'yes' : 'no',
-  ]);
-  const header = ['NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'];
+  const rows = config.registries.flatMap((registry) => {
+    // Backups take traffic only when no primary can, so shares are of the primaries' total.
+    const primaryTotal = registry.upstreams.reduce((sum, u) => (u.backup ? sum : sum + u.weight), 0);
+    return registry.upstreams.map((u) => [
+      registry.name,
+      u.name,
+      u.url,
+      String(u.weight),
+      u.backup ? '-' : `${((100 * u.weight) / primaryTotal).toFixed(1)}%`,
+      u.backup ? 'yes' : 'no',
+    ]);
+  });
+  const header = ['REGISTRY', 'NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'];
   const widths = header.map((title, col) => Math.max(title.length, ...rows.map((row) => row[col]!.length)));
   const line = (cells: string[]): string => cells.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -24,12 +24,16 @@ export const REDACTED_PATHS = [
   '*.headers["www-authenticate"]',
 ];
 
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+/**
+ * Logs go to stdout asynchronously by default: a synchronous write per request would put a
+ * syscall on the hot path. The caller flushes before the process exits (see cli.ts).
+ */
+export function createLogger(level: LogLevel, destination: DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
   const options = {
     level,
     base: { service: 'mirrorgate' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  return pino(options, destination);
 }

@@ -11,8 +11,8 @@ export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirec
 
 /**
  * `registry` is the registry a request was routed to ("docker.io", "ghcr.io"...), or "none"
- * for requests no registry answered (bad requests, health checks); `upstream` is "none" when
- * the gateway answered itself.
+ * for registry API requests answered before routing (bad requests, `/v2/` pings); `upstream`
+ * is "none" when the gateway answered itself. /healthz, /readyz and /metrics are not counted.
  */
 export interface Metrics {
   readonly registry: client.Registry;
@@ -60,7 +60,7 @@ export function createMetrics(): Metrics {
   });
   const failovers = new client.Counter({
     name: 'mirrorgate_failovers_total',
-    help: 'Attempts abandoned for the next upstream, by the upstream that failed and why',
+    help: 'Upstream attempts that failed or were declined (404 with on404), by upstream and reason; the next upstream is tried while maxAttempts allows',
     labelNames: ['registry', 'upstream', 'reason'] as const,
     registers: [registry],
   });
@@ -88,14 +88,21 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
-  // Label lookups cost a string join per call; the per-upstream children are few and stable,
-  // so they are cached for the hot path.
+  // prom-client hashes the label object on every inc(); the label combinations are few and
+  // stable (upstreams × methods × kinds × codes), so their children are cached for the hot path.
   const bytesChildren = new Map<string, client.Counter.Internal>();
   const durationChildren = new Map<string, client.Histogram.Internal<'registry' | 'upstream'>>();
+  const requestChildren = new Map<string, client.Counter.Internal>();
+  const selectedChildren = new Map<string, client.Counter.Internal>();
 
   return {
     registry,
-    requestCompleted: (registry, upstream, method, kind, code) => requests.inc({ registry, upstream, method, kind, code: String(code) }),
+    requestCompleted: (registry, upstream, method, kind, code) => {
+      const key = `${registry} ${upstream} ${method} ${kind} ${code}`;
+      let child = requestChildren.get(key);
+      if (child === undefined) requestChildren.set(key, (child = requests.labels({ registry, upstream, method, kind, code: String(code) })));
+      child.inc();
+    },
     upstreamHeaders: (registry, upstream, seconds) => {
       // Upstream names are unique across registries, so the name alone keys the cache.
       let child = durationChildren.get(upstream);
@@ -107,7 +114,11 @@ export function createMetrics(): Metrics {
       if (child === undefined) bytesChildren.set(upstream, (child = bytes.labels(registry, upstream)));
       child.inc(n);
     },
-    upstreamSelected: (registry, upstream) => selected.inc({ registry, upstream }),
+    upstreamSelected: (registry, upstream) => {
+      let child = selectedChildren.get(upstream);
+      if (child === undefined) selectedChildren.set(upstream, (child = selected.labels({ registry, upstream })));
+      child.inc();
+    },
     failover: (registry, upstream, reason) => failovers.inc({ registry, upstream, reason }),
     breakerState: (registry, upstream, state) => breaker.set({ registry, upstream }, state),
     upstreamWeight: (registry, upstream, value) => weight.set({ registry, upstream }, value),
@@ -116,6 +127,7 @@ export function createMetrics(): Metrics {
       weight.remove({ registry, upstream });
       durationChildren.delete(upstream);
       bytesChildren.delete(upstream);
+      selectedChildren.delete(upstream);
     },
     inflight: (delta) => inflight.inc(delta),
     configReload: (result) => reloads.inc({ result }),

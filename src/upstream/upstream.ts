@@ -6,6 +6,7 @@
  * Only this folder imports undici.
  */
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/types.js';
 import { upstreamName } from '../registry/names.js';
@@ -65,8 +66,14 @@ export class Upstream {
   readonly #base: URL;
   readonly #basePath: string;
   readonly #pool: Pool;
-  /** For token realms and redirect targets: any origin, pooled per origin. */
+  /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
   readonly #offsite: Agent;
+  /**
+   * For token realms: any origin, without the internal-address guard — an in-house Harbor's
+   * token service is legitimately internal, and its address comes from configuration-level
+   * trust in the upstream rather than from a redirect.
+   */
+  readonly #realms: Agent;
   readonly #allowedHosts: ReadonlySet<string>;
   readonly #breaker: UpstreamBreaker;
   readonly #auth: UpstreamAuthenticator;
@@ -79,7 +86,8 @@ export class Upstream {
     this.#basePath = this.#base.pathname.replace(/\/$/, '');
     const tls = {
       rejectUnauthorized: !config.tls.insecureSkipVerify,
-      ...(config.tls.ca === undefined ? {} : { ca: readFileSync(config.tls.ca, 'utf8') }),
+      // Node's `ca` replaces the trusted roots; `tls.ca` is meant to add to them.
+      ...(config.tls.ca === undefined ? {} : { ca: [...rootCertificates, readFileSync(config.tls.ca, 'utf8')] }),
     };
     const timeouts = {
       headersTimeout: config.timeouts.headersMs,
@@ -101,10 +109,11 @@ export class Upstream {
         ...(config.redirects.allowPrivate ? {} : { lookup: guardedLookup(this.#allowedHosts) }),
       },
     });
+    this.#realms = new Agent({ connections: 4, ...timeouts, connect: { timeout: config.timeouts.connectMs, ...tls } });
     this.#breaker = new UpstreamBreaker(config.name, config.breaker, isFault, events);
     this.#auth = new UpstreamAuthenticator({
       ...(config.auth === undefined ? {} : { credentials: config.auth }),
-      dispatcher: this.#offsite,
+      dispatcher: this.#realms,
       userAgent: USER_AGENT,
       headersTimeoutMs: config.timeouts.headersMs,
       bodyTimeoutMs: config.timeouts.idleMs,
@@ -189,13 +198,13 @@ export class Upstream {
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
     this.#breaker.shutdown();
-    await Promise.all([this.#pool.close(), this.#offsite.close()]);
+    await Promise.all([this.#pool.close(), this.#offsite.close(), this.#realms.close()]);
   }
 
   /** Cuts every connection now (shutdown after the drain timeout). */
   async destroy(): Promise<void> {
     this.#breaker.shutdown();
-    await Promise.all([this.#pool.destroy(), this.#offsite.destroy()]);
+    await Promise.all([this.#pool.destroy(), this.#offsite.destroy(), this.#realms.destroy()]);
   }
 }
 

@@ -11,6 +11,8 @@ import { parseChallenges } from '../../registry/challenge.js';
 import { TokenCache } from './token-cache.js';
 import { fetchToken, TokenFetchError } from './token-client.js';
 
+const PASSWORD_FILE_TTL_MS = 30_000;
+
 export class AuthenticationError extends Error {
   readonly code = 'UPSTREAM_AUTH_FAILED';
 }
@@ -29,6 +31,8 @@ export class UpstreamAuthenticator {
   readonly #tokens = new TokenCache();
   /** Set once the upstream has asked for Basic: then every request carries it up front. */
   #basic = false;
+  /** The password file's content, re-read at most every PASSWORD_FILE_TTL_MS. */
+  #filePassword: { value: string; readAtMs: number } | undefined;
 
   constructor(options: AuthenticatorOptions) {
     this.#options = options;
@@ -81,15 +85,25 @@ export class UpstreamAuthenticator {
     });
   }
 
-  /** Read per use so that a rotated password file takes effect without a reload. */
   async #basicHeader(): Promise<string | undefined> {
     const credentials = this.#options.credentials;
     if (credentials === undefined) return undefined;
-    const password =
-      credentials.password ??
-      (await readFile(credentials.passwordFile!, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw new AuthenticationError(`cannot read passwordFile (${err.code ?? 'error'})`);
-      })).replace(/\r?\n$/, '');
+    const password = credentials.password ?? (await this.#readPasswordFile(credentials.passwordFile!));
     return `Basic ${Buffer.from(`${credentials.username}:${password}`).toString('base64')}`;
+  }
+
+  /**
+   * Re-read now and then, not per request (Basic upstreams send it with every request), so that
+   * a rotated secret file (Kubernetes Secret, Vault agent) takes effect without a reload.
+   */
+  async #readPasswordFile(file: string): Promise<string> {
+    const cached = this.#filePassword;
+    if (cached !== undefined && Date.now() - cached.readAtMs < PASSWORD_FILE_TTL_MS) return cached.value;
+    const content = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new AuthenticationError(`cannot read passwordFile (${err.code ?? 'error'})`);
+    });
+    const value = content.replace(/\r?\n$/, '');
+    this.#filePassword = { value, readAtMs: Date.now() };
+    return value;
   }
 }

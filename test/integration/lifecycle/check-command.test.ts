@@ -53,14 +53,14 @@ t.test('check on the shipped config exits 0 and prints the upstream table', TIME
   // conf/mirrorgate.yaml: hub weight 1, gcr-mirror weight 3, no backups → 25% / 75%.
   const table = run.stdout.slice(1).map((line) => line.trim().split(/\s{2,}/));
   t.same(table, [
-    ['NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'],
-    ['hub', 'https://registry-1.docker.io', '1', '25.0%', 'no'],
-    ['gcr-mirror', 'https://mirror.gcr.io', '3', '75.0%', 'no'],
+    ['REGISTRY', 'NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'],
+    ['docker.io', 'hub', 'https://registry-1.docker.io', '1', '25.0%', 'no'],
+    ['docker.io', 'gcr-mirror', 'https://mirror.gcr.io', '3', '75.0%', 'no'],
   ]);
   // The columns line up: every row starts its cells where the header's do.
   const header = run.stdout[1]!;
   for (const row of run.stdout.slice(2)) {
-    for (const title of ['URL', 'WEIGHT', 'SHARE', 'BACKUP']) {
+    for (const title of ['NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP']) {
       t.equal(row[header.indexOf(title) - 1], ' ', `the ${title} column is aligned in "${row}"`);
       t.not(row[header.indexOf(title)], ' ', `a ${title} cell starts under its title in "${row}"`);
     }
