@@ -10,6 +10,8 @@ import { BreakerOpenError } from '../upstream/breaker.js';
 import { UpstreamAttemptError } from '../upstream/errors.js';
 import type { DeclinedResponse, RelayTarget } from '../upstream/relay-handler.js';
 import type { AttemptRequest } from '../upstream/upstream.js';
+import type { ClientTarget } from './client-target.js';
+import { continuationTarget, promisedRange, rangeHeader, type PromisedRange } from './resume.js';
 import type { UpstreamGroup } from './upstream-group.js';
 
 /** Why an upstream was left for the next one; `detail` is safe to log (no secrets, no signed URLs). */
@@ -48,11 +50,19 @@ function declineReason(status: number): FailoverReason {
   return '5xx';
 }
 
-export async function proxyRequest(request: AttemptRequest, target: RelayTarget, deps: ProxyDeps): Promise<ProxyResult> {
+/**
+ * Where the response stands: `fresh` until an upstream's headers reach the client; `resuming`
+ * after a blob download broke mid-body and the rest is being fetched with a Range request.
+ */
+type Phase =
+  | { readonly kind: 'fresh' }
+  | { readonly kind: 'resuming'; readonly status: number; readonly range: PromisedRange; readonly relayed: number; readonly broken: UpstreamAttemptError };
+
+export async function proxyRequest(request: AttemptRequest, client: ClientTarget, deps: ProxyDeps): Promise<ProxyResult> {
   const { group, failover, metrics } = deps;
   const registry = group.registry;
   // 5xx and 429 always move on; a 404 does when on404 says a mirror's miss is not the last word.
-  const declines = failover.on404
+  const declinesFresh = failover.on404
     ? (status: number) => status >= 500 || status === 429 || status === 404
     : (status: number) => status >= 500 || status === 429;
   const tried = new Set<string>();
@@ -63,6 +73,10 @@ export async function proxyRequest(request: AttemptRequest, target: RelayTarget,
   };
   let lastNotFound: { upstream: string; response: DeclinedResponse } | undefined;
   let onlyNotFound = true;
+  let phase: Phase = { kind: 'fresh' };
+  let attemptRequest = request;
+  let target: RelayTarget = client;
+  let declines = declinesFresh;
 
   while (tried.size < failover.maxAttempts) {
     const upstream = group.pick(tried);
@@ -72,30 +86,53 @@ export async function proxyRequest(request: AttemptRequest, target: RelayTarget,
     metrics.upstreamSelected(registry, name);
     const hooks = { declines, onHeaders: (seconds: number) => metrics.upstreamHeaders(registry, name, seconds) };
     try {
-      const outcome = await upstream.attempt(request, target, hooks);
+      const outcome = await upstream.attempt(attemptRequest, target, hooks);
       if (outcome.kind === 'relayed') {
-        return { kind: 'relayed', upstream: name, attempts: tried.size, status: outcome.status, bytes: outcome.bytes, failovers };
+        const relayed = phase.kind === 'resuming' ? phase.relayed : 0;
+        const status = phase.kind === 'resuming' ? phase.status : outcome.status;
+        return { kind: 'relayed', upstream: name, attempts: tried.size, status, bytes: relayed + outcome.bytes, failovers };
       }
-      if (outcome.kind === 'answer') return { kind: 'answer', upstream: name, attempts: tried.size, response: outcome.response, failovers };
+      if (outcome.kind === 'answer' && phase.kind === 'fresh') {
+        return { kind: 'answer', upstream: name, attempts: tried.size, response: outcome.response, failovers };
+      }
       const status = outcome.response.status;
       fellOver(name, declineReason(status), `answered ${status}`);
       if (status === 404) lastNotFound = { upstream: name, response: outcome.response };
       else onlyNotFound = false;
     } catch (err) {
-      const bytes = err instanceof UpstreamAttemptError ? err.bytesRelayed : 0;
+      const relayedBefore: number = phase.kind === 'resuming' ? phase.relayed : 0;
+      const bytes: number = relayedBefore + (err instanceof UpstreamAttemptError ? err.bytesRelayed : 0);
       if (request.signal.aborted) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes, failovers };
-      if (err instanceof UpstreamAttemptError && err.afterHeaders) {
-        return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err, failovers };
-      }
       onlyNotFound = false;
+      if (err instanceof UpstreamAttemptError && err.afterHeaders) {
+        const resumable: { status: number; range: PromisedRange } | undefined = phase.kind === 'resuming' ? phase : startResume(request, client);
+        if (resumable === undefined) return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err, failovers };
+        const from = resumable.range.start + bytes;
+        fellOver(name, err.reason === 'aborted' ? 'reset' : err.reason, `${describe(err)}; resuming at byte ${from} elsewhere`);
+        phase = { kind: 'resuming', status: resumable.status, range: resumable.range, relayed: bytes, broken: err };
+        attemptRequest = { ...request, headers: { ...request.headers, range: rangeHeader(from, resumable.range.end) } };
+        target = continuationTarget(client, from, resumable.range.end);
+        declines = (status: number) => status !== 206;
+        continue;
+      }
       fellOver(name, err instanceof BreakerOpenError ? 'breaker_open' : attemptReason(err), describe(err));
     }
   }
 
+  if (phase.kind === 'resuming') {
+    return { kind: 'broken', upstream: [...tried].at(-1)!, attempts: tried.size, bytes: phase.relayed, error: phase.broken, failovers };
+  }
   if (onlyNotFound && lastNotFound !== undefined) {
     return { kind: 'answer', upstream: lastNotFound.upstream, attempts: tried.size, response: lastNotFound.response, failovers };
   }
   return { kind: 'unavailable', attempts: tried.size, failovers };
+}
+
+/** Only a blob GET can continue elsewhere (same digest, same bytes), and only a sized one. */
+function startResume(request: AttemptRequest, client: ClientTarget): { status: number; range: PromisedRange } | undefined {
+  if (request.route.kind !== 'blob' || request.method !== 'GET' || client.started === undefined) return undefined;
+  const range = promisedRange(client.started.status, client.started.headers);
+  return range === undefined ? undefined : { status: client.started.status, range };
 }
 
 /** The error and its cause, e.g. "upstream hub: auth: token service auth.example answered 401". */

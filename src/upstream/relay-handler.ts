@@ -12,7 +12,7 @@ export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
 /** Where a relayed response goes: the proxy's view of the client response. */
 export interface RelayTarget {
-  /** Sends the status line and headers to the client; called at most once. */
+  /** Sends the status line and headers to the client; called at most once. Throws to refuse the answer. */
   start(status: number, headers: UpstreamHeaders): void;
   /** Returns false when the client is not keeping up: the upstream is paused until drain. */
   write(chunk: Buffer): boolean;
@@ -74,8 +74,15 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.#declined = { status, headers, chunks: [], size: 0 };
       return;
     }
+    try {
+      this.target.start(status, headers);
+    } catch (err) {
+      // The target refuses this answer (a resumed download's range does not fit): nothing was
+      // sent, so the attempt fails like any other before headers.
+      controller.abort(err as Error);
+      return;
+    }
     this.#relaying = true;
-    this.target.start(status, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
