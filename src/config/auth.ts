@@ -8,6 +8,7 @@
 import { isMap, isScalar } from 'yaml';
 import { fail, nonEmptyString, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
+import { fileField } from './files.js';
 import { keyPath } from './paths.js';
 import { field, readSection, requiredField, type Section } from './section.js';
 import type { AuthConfig } from './types.js';
@@ -35,7 +36,7 @@ export function readAuth(ctx: Ctx, upstream: Section): AuthConfig | undefined {
   if (s === undefined) return undefined;
   const username = requiredField(ctx, s, 'username', nonEmptyString);
   const password = field<string | undefined>(ctx, s, 'password', secret, undefined);
-  const passwordFile = field<string | undefined>(ctx, s, 'passwordFile', nonEmptyString, undefined);
+  const passwordFile = fileField(ctx, s, 'passwordFile', 'passwordFile');
   const fileKey = s.entries.get('passwordFile')?.key;
   if (s.entries.has('password') && fileKey !== undefined) {
     ctx.report(keyPath(path, 'passwordFile'), fileKey, 'cannot be combined with password; set exactly one of them');

@@ -1,4 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { resolveConfigPath, type FileKind, type FileReference } from './files.js';
 import { positionOf } from './positions.js';
 import type { ConfigProblem } from './types.js';
 
@@ -7,21 +8,32 @@ export type ValueNode = Scalar | YAMLMap | YAMLSeq | null;
 
 /**
  * State shared by the validators: the problems found so far (validation goes
- * on after each one so the user sees every mistake in one run) and how to
- * turn a node into a position.
+ * on after each one so the user sees every mistake in one run), the files
+ * the config names (checked later, see files.ts) and how to turn a node into
+ * a position.
  */
 export class Ctx {
   readonly problems: ConfigProblem[] = [];
+  readonly files: FileReference[] = [];
 
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
     /** Nodes whose problem was reported before validation (failed `${VAR}` expansion). */
     private readonly reported: ReadonlySet<Node> = new Set(),
+    /** What relative file paths are resolved against: the config file's directory. */
+    private readonly baseDir: string = '.',
   ) {}
 
   report(path: string, node: Node | null | undefined, message: string): void {
     this.problems.push({ path, ...positionOf(this.lines, node), message });
+  }
+
+  /** Records a file path found at `node` and returns it resolved against the config file's directory. */
+  referFile(path: string, node: Node | null | undefined, kind: FileKind, value: string): string {
+    const file = resolveConfigPath(this.baseDir, value);
+    this.files.push({ path, ...positionOf(this.lines, node), kind, file });
+    return file;
   }
 
   lineOf(node: Node | null | undefined): number {

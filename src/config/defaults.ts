@@ -33,3 +33,5 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
+
+export const DEFAULT_VERIFY_DIGESTS = true;

@@ -20,7 +20,7 @@ export interface TimeoutsConfig {
 
 export interface TlsConfig {
   readonly insecureSkipVerify: boolean;
-  /** Path of a PEM bundle of extra CA certificates, if any. */
+  /** Absolute path of a PEM bundle of extra CA certificates, if any (a relative one in the file is resolved against its directory). */
   readonly ca?: string;
 }
 
@@ -38,7 +38,10 @@ export interface AuthConfig {
   readonly username: string;
   /** Exactly one of password / passwordFile is set. */
   readonly password?: string;
-  /** Read when a token is fetched, so a rotated secret file is picked up without a reload. */
+  /**
+   * Absolute path (a relative one in the file is resolved against its directory). Read when a token
+   * is fetched, so a rotated secret file is picked up without a reload.
+   */
   readonly passwordFile?: string;
 }
 
@@ -112,6 +115,11 @@ export interface Config {
   readonly redirects: RedirectConfig;
   readonly breaker: BreakerConfig;
   readonly failover: FailoverConfig;
+  /**
+   * Hash content addressed by digest (blobs, manifests by digest) while it streams, and cut
+   * the client's connection instead of completing a response whose bytes do not match.
+   */
+  readonly verifyDigests: boolean;
   readonly log: { readonly level: LogLevel };
   readonly shutdown: ShutdownConfig;
 }

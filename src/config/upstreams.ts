@@ -6,9 +6,10 @@
 import { isAlias, isSeq } from 'yaml';
 import { readAuth } from './auth.js';
 import { BREAKER_KEYS, readBreaker } from './breaker.js';
-import { boolean, describe, duration, expected, fromString, integer, nonEmptyString, ok, scalarValue, type Check } from './checks.js';
+import { boolean, describe, duration, expected, fromString, integer, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from './defaults.js';
+import { fileField } from './files.js';
 import { indexPath, keyPath } from './paths.js';
 import { readRedirects, REDIRECT_KEYS } from './redirects.js';
 import { isDockerHubUrl, repositoryPrefix } from './repository.js';
@@ -63,7 +64,7 @@ function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): ReadUps
   const weight = field(ctx, s, 'weight', integer(0), DEFAULT_UPSTREAM.weight);
   const backup = field(ctx, s, 'backup', boolean, DEFAULT_UPSTREAM.backup);
   const tls = subSection(ctx, s, 'tls', TLS_KEYS);
-  const ca = field<string | undefined>(ctx, tls, 'ca', nonEmptyString, undefined);
+  const ca = fileField(ctx, tls, 'ca', 'ca');
   const timeouts = subSection(ctx, s, 'timeouts', TIMEOUT_KEYS);
   const auth = readAuth(ctx, s);
   const prefix = field<string | undefined>(ctx, s, 'repositoryPrefix', repositoryPrefix, undefined);

@@ -11,6 +11,7 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_REDIRECTS,
   DEFAULT_REGISTRY,
+  DEFAULT_VERIFY_DIGESTS,
   LOG_LEVELS,
 } from './defaults.js';
 import { LISTEN_EXPECTED, parseListen } from './listen.js';
@@ -21,7 +22,7 @@ import type { Config } from './types.js';
 import { UniqueValues } from './unique.js';
 import { duplicateUpstreamName, readUpstreams, type UpstreamDefaults } from './upstreams.js';
 
-export const ROOT_KEYS = ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'log', 'shutdown'] as const;
+export const ROOT_KEYS = ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'verifyDigests', 'log', 'shutdown'] as const;
 
 /**
  * Returns the Config, or undefined when the root itself is unusable. Values
@@ -62,6 +63,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
       maxAttempts: field(ctx, failover, 'maxAttempts', integer(1), DEFAULT_FAILOVER.maxAttempts) ?? 0,
       on404: field(ctx, failover, 'on404', boolean, DEFAULT_FAILOVER.on404) ?? false,
     },
+    verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,
     log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
     shutdown: {
       drainTimeoutMs: field(ctx, shutdown, 'drainTimeout', duration('>= 0'), DEFAULT_DRAIN_TIMEOUT_MS) ?? 0,

@@ -7,7 +7,7 @@ import client from 'prom-client';
 import type { RouteKind } from '../registry/route.js';
 
 export type BreakerStateValue = 0 | 1 | 2;
-export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | '5xx' | 'ratelimit' | 'notfound' | 'breaker_open';
+export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | '5xx' | 'ratelimit' | 'notfound' | 'breaker_open';
 
 /**
  * `registry` is the registry a request was routed to ("docker.io", "ghcr.io"...), or "none"

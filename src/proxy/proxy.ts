@@ -105,8 +105,12 @@ export async function proxyRequest(request: AttemptRequest, client: ClientTarget
       if (request.signal.aborted) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes, failovers };
       onlyNotFound = false;
       if (err instanceof UpstreamAttemptError && err.afterHeaders) {
-        const resumable: { status: number; range: PromisedRange } | undefined = phase.kind === 'resuming' ? phase : startResume(request, client);
-        if (resumable === undefined) return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err, failovers };
+        // Bytes already sent were wrong: nothing can be appended to them.
+        const resumable: { status: number; range: PromisedRange } | undefined = err.reason === 'digest' ? undefined : phase.kind === 'resuming' ? phase : startResume(request, client);
+        if (resumable === undefined) {
+          if (err.reason === 'digest') fellOver(name, 'digest', describe(err));
+          return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err, failovers };
+        }
         const from = resumable.range.start + bytes;
         fellOver(name, err.reason === 'aborted' ? 'reset' : err.reason, `${describe(err)}; resuming at byte ${from} elsewhere`);
         phase = { kind: 'resuming', status: resumable.status, range: resumable.range, relayed: bytes, broken: err };

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { clientTarget } from '../proxy/client-target.js';
+import { clientTarget, type ClientTarget } from '../proxy/client-target.js';
+import { verifyingTarget } from '../proxy/verify.js';
 import { proxyRequest, type FailoverRecord, type ProxyDeps, type ProxyResult } from '../proxy/proxy.js';
 import { upstreamRequestHeaders } from '../registry/headers.js';
 import { parseRoute, type RouteKind } from '../registry/route.js';
@@ -32,6 +33,14 @@ interface Answer {
   readonly error?: string;
 }
 
+/** Content named by its digest (a blob, a manifest by digest) is verified as it streams. */
+function verified(client: ClientTarget, method: 'GET' | 'HEAD', route: ProxiedRoute): ClientTarget {
+  if (method !== 'GET') return client;
+  if (route.kind === 'blob') return verifyingTarget(client, route.digest);
+  if (route.kind === 'manifest' && route.reference.includes(':')) return verifyingTarget(client, route.reference);
+  return client;
+}
+
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { gateway, logger, metrics } = deps;
 
@@ -55,10 +64,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return { kind: route.kind, status: sendRegistryError(res, 'NAME_UNKNOWN', message) };
     }
     const deps = { group: selection.group, failover: config.failover, metrics };
-    return { ...(await forward(req, res, method, route, deps)), registry: selection.group.registry, kind: route.kind };
+    return { ...(await forward(req, res, method, route, deps, config.verifyDigests)), registry: selection.group.registry, kind: route.kind };
   }
 
-  async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: ProxiedRoute, deps: ProxyDeps): Promise<Answer> {
+  async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: ProxiedRoute, deps: ProxyDeps, verifyDigests: boolean): Promise<Answer> {
     const abort = new AbortController();
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
@@ -68,7 +77,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     try {
       const result = await proxyRequest(
         { method, route, headers: upstreamRequestHeaders(req.headers), signal: abort.signal },
-        clientTarget(res),
+        verifyDigests ? verified(clientTarget(res), method, route) : clientTarget(res),
         deps,
       );
       return answer(res, deps.group.registry, result);

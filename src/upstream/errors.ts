@@ -2,7 +2,7 @@
  * How one attempt at an upstream can fail, with the reasons the failover metric uses.
  */
 
-export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'aborted';
+export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'aborted';
 
 export class UpstreamAttemptError extends Error {
   readonly code = 'UPSTREAM_ATTEMPT_FAILED';
@@ -39,6 +39,8 @@ export function failureReason(err: unknown): AttemptFailureReason {
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return 'connect';
+    case 'DIGEST_MISMATCH':
+      return 'digest';
     case 'EINTERNALADDRESS':
       return 'redirect';
     case 'UND_ERR_ABORTED':

@@ -17,6 +17,7 @@ export interface RelayTarget {
   /** Returns false when the client is not keeping up: the upstream is paused until drain. */
   write(chunk: Buffer): boolean;
   onceDrain(resume: () => void): void;
+  /** The body is complete. Throws when it must not be completed for the client (bad digest). */
   end(): void;
 }
 
@@ -113,7 +114,13 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       });
       return;
     }
-    this.target.end();
+    try {
+      this.target.end();
+    } catch (err) {
+      // The target found the whole body unacceptable (a digest mismatch): a failure after headers.
+      this.reject(err as Error, true);
+      return;
+    }
     this.resolve({ kind: 'relayed', status: this.#status, bytes: this.#bytes });
   }
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import t from 'tap';
 import { parseConfig, type Config, type UpstreamConfig } from '../../../src/config/index.js';
 
@@ -37,6 +38,7 @@ t.test('minimal config gets every default', async (t) => {
     redirects: DEFAULT_REDIRECTS,
     breaker: DEFAULT_BREAKER,
     failover: { maxAttempts: 3, on404: true },
+    verifyDigests: true,
     log: { level: 'info' },
     shutdown: { drainTimeoutMs: 25_000 },
   });
@@ -93,6 +95,7 @@ t.test('every key given', async (t) => {
       '  window: 20s',
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
+      'verifyDigests: false',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
     ),
@@ -152,6 +155,7 @@ t.test('every key given', async (t) => {
     redirects: globalRedirects,
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
+    verifyDigests: false,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
   });
@@ -345,6 +349,34 @@ t.test('${VAR} substitution', async (t) => {
   t.equal(config.upstreams[0]!.url, 'https://registry-1.docker.io');
   t.equal(config.upstreams[0]!.tls.ca, '/etc/ssl/ca.pem');
   t.equal(config.upstreams[1]!.tls.ca, '/certs/${NOT_A_VAR}/ca.pem', '$${ escapes');
+});
+
+t.test('relative tls.ca and auth.passwordFile are resolved against the config file directory', async (t) => {
+  const yaml = doc(
+    'upstreams:',
+    '  - name: hub',
+    '    url: https://registry-1.docker.io',
+    '    tls: { ca: certs/corp-ca.pem }',
+    '    auth: { username: bot, passwordFile: ../secrets/hub }',
+    '  - name: abs',
+    '    url: https://abs.example',
+    '    tls: { ca: /etc/ssl//corp-ca.pem }',
+    '    auth: { username: bot, passwordFile: "./${SECRET_NAME}" }',
+    'registries:',
+    '  ghcr.io:',
+    '    upstreams:',
+    '      - { name: ghcr, url: "https://ghcr.io", tls: { ca: ./ghcr-ca.pem } }',
+  );
+  const config = parseConfig(yaml, '/etc/mirrorgate/mirrorgate.yaml', { SECRET_NAME: 'abs.token' });
+  t.strictSame(config.upstreams[0]!.tls, { insecureSkipVerify: false, ca: '/etc/mirrorgate/certs/corp-ca.pem' });
+  t.strictSame(config.upstreams[0]!.auth, { username: 'bot', passwordFile: '/etc/secrets/hub' });
+  t.equal(config.upstreams[1]!.tls.ca, '/etc/ssl//corp-ca.pem', 'an absolute path is kept as written');
+  t.equal(config.upstreams[1]!.auth!.passwordFile, '/etc/mirrorgate/abs.token', 'resolved after ${VAR} substitution');
+  t.equal(config.registries[1]!.upstreams[0]!.tls.ca, '/etc/mirrorgate/ghcr-ca.pem');
+  // The other tests use the relative source conf/test.yaml: its directory is taken from the working directory.
+  const relative = parse(yaml, { SECRET_NAME: 'abs.token' });
+  t.equal(relative.upstreams[0]!.tls.ca, resolve('conf', 'certs', 'corp-ca.pem'));
+  t.equal(relative.upstreams[0]!.auth!.passwordFile, resolve('secrets', 'hub'));
 });
 
 t.test('URL normalisation', async (t) => {
