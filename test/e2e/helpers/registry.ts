@@ -27,6 +27,16 @@ export interface StartRegistryOptions {
   port?: number;
   /** Bound for `GET /v2/` to answer 200 after spawn. Default 10000 ms. */
   startTimeoutMs?: number;
+  /**
+   * Extra top-level YAML appended to the generated config.yml, e.g. an `auth:` section
+   * (`auth:\n  token:\n    realm: ...`). Default: none.
+   */
+  extraConfig?: string;
+  /**
+   * `GET /v2/` statuses that count as ready. Default [200]; a registry with `auth:` answers
+   * 401, so pass [401] (the instance header still proves it is this process).
+   */
+  readyStatuses?: number[];
 }
 
 export interface RunningRegistry {
@@ -78,8 +88,9 @@ export function freePort(): Promise<number> {
 /** Response header carrying a per-instance id (see readiness check). */
 export const INSTANCE_HEADER = 'X-Mirrorgate-E2e-Instance';
 
-export function registryConfigYaml(port: number, storageDir: string, instanceId: string): string {
+export function registryConfigYaml(port: number, storageDir: string, instanceId: string, extraConfig?: string): string {
   // JSON strings are valid YAML scalars, which takes care of quoting paths.
+  const extra = extraConfig === undefined || extraConfig.trim() === '' ? [] : [extraConfig.replace(/\n+$/, '')];
   return [
     'version: 0.1',
     'log:',
@@ -102,6 +113,7 @@ export function registryConfigYaml(port: number, storageDir: string, instanceId:
     'health:',
     '  storagedriver:',
     '    enabled: false',
+    ...extra,
     '',
   ].join('\n');
 }
@@ -141,12 +153,19 @@ interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-async function spawnOnce(port: number, storageDir: string, ownedStorage: boolean, startTimeoutMs: number): Promise<RunningRegistry> {
+interface SpawnSettings {
+  startTimeoutMs: number;
+  extraConfig?: string;
+  readyStatuses: number[];
+}
+
+async function spawnOnce(port: number, storageDir: string, ownedStorage: boolean, settings: SpawnSettings): Promise<RunningRegistry> {
+  const { startTimeoutMs, readyStatuses } = settings;
   const baseDir = await mkdtemp(join(tmpdir(), 'mirrorgate-e2e-registry-'));
   trackDir(baseDir);
   const configPath = join(baseDir, 'config.yml');
   const instanceId = randomUUID();
-  await writeFile(configPath, registryConfigYaml(port, storageDir, instanceId));
+  await writeFile(configPath, registryConfigYaml(port, storageDir, instanceId, settings.extraConfig));
 
   let logBuf = '';
   const appendLog = (chunk: Buffer): void => {
@@ -260,7 +279,7 @@ async function spawnOnce(port: number, storageDir: string, ownedStorage: boolean
       // registry that already holds the port (ours would then die with
       // "address already in use", but possibly only after the probe).
       const answeredBy = res.headers[INSTANCE_HEADER.toLowerCase()];
-      if (res.status === 200 && answeredBy === instanceId) return reg;
+      if (readyStatuses.includes(res.status) && answeredBy === instanceId) return reg;
       lastErr =
         answeredBy === instanceId
           ? `GET /v2/ -> ${res.status}`
@@ -314,7 +333,11 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
         await mkdir(storageDir, { recursive: true });
         trackDir(storageDir);
       }
-      return await spawnOnce(port, storageDir, ownedStorage, startTimeoutMs);
+      return await spawnOnce(port, storageDir, ownedStorage, {
+        startTimeoutMs,
+        readyStatuses: opts.readyStatuses ?? [200],
+        ...(opts.extraConfig === undefined ? {} : { extraConfig: opts.extraConfig }),
+      });
     } catch (err) {
       lastErr = err;
       const addrInUse = err instanceof RegistryStartError && /address already in use/i.test(err.output);

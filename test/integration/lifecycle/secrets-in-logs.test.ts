@@ -14,7 +14,8 @@ import { closedPort, startFakeUpstream, MANIFEST_TYPE } from '../helpers/fake-up
 import { freePort, httpGet, startCli, tempDir } from '../../helpers/cli-process.js';
 
 const MANIFEST = '/v2/library/x/manifests/latest';
-const BLOB = `/v2/library/x/blobs/sha256:${'4'.repeat(64)}`;
+// The digest of the 3-byte body "abc" the upstream serves for it.
+const BLOB = '/v2/library/x/blobs/sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const MISSING = '/v2/library/nope/manifests/latest';
 
 const hex = (): string => randomBytes(12).toString('hex');

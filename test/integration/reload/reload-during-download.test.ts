@@ -4,7 +4,6 @@ import { request, type IncomingMessage } from 'node:http';
 import { registryAnswer, registryStatus, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
 
-const BLOB = `/v2/library/x/blobs/sha256:${'4'.repeat(64)}`;
 
 /** An upstream whose blob trickles out in 25 chunks, so a download is in flight for ~0.5 s. */
 async function tricklingUpstream() {
@@ -22,7 +21,8 @@ async function tricklingUpstream() {
     }, 20);
     res.on('close', () => clearInterval(timer));
   });
-  return { upstream, digest: createHash('sha256').update(Buffer.concat(chunks)).digest('hex') };
+  const digest = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+  return { upstream, digest, path: `/v2/library/x/blobs/sha256:${digest}` };
 }
 
 function download(url: string): Promise<{ status: number; sha256: string; complete: boolean }> {
@@ -39,13 +39,13 @@ function download(url: string): Promise<{ status: number; sha256: string; comple
 }
 
 t.test('a valid reload swaps weights while an in-flight download finishes on its upstream', async (t) => {
-  const { upstream: a, digest } = await tricklingUpstream();
+  const { upstream: a, digest, path } = await tricklingUpstream();
   const b = await startFakeUpstream(registryAnswer('{"from":"b"}'));
   t.teardown(() => Promise.all([a.close(), b.close()]));
   const gw = await startGateway(upstreamsYaml([['a', a.url, 1], ['b', b.url, 0]]));
   t.teardown(() => gw.close());
 
-  const inFlight = download(`${gw.url}${BLOB}`);
+  const inFlight = download(`${gw.url}${path}`);
   await new Promise((resolve) => setTimeout(resolve, 100));
   // a is removed entirely: its pool must still let the running download finish.
   await gw.writeConfig(upstreamsYaml([['b', b.url, 1]]));
