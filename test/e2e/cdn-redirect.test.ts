@@ -9,25 +9,22 @@
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { startFakeHub, type FakeHub, type RecordedRequest } from './helpers/fake-hub.js';
 import { BIG_LAYER_BYTES, prepareImages, type TestImages } from './helpers/fixtures.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
 import { httpGet } from './helpers/http.js';
 import { blobPath } from './helpers/oci-image.js';
-import { describeSkopeoResult, pullImage, verifyOciLayout } from './helpers/skopeo.js';
-import { tempDir } from './helpers/tmp.js';
-import { requireE2eTools } from './helpers/tools.js';
+import { e2eSuite } from './helpers/suite.js';
 
-if (requireE2eTools(t)) {
-  const root = t;
-  const work = await tempDir(t, 'mirrorgate-e2e-cdn-');
+const suite = await e2eSuite(t, 'cdn');
+if (suite !== undefined) {
+  const { root, work, pull, pullTo } = suite;
   let images!: TestImages;
   let hub!: FakeHub;
   let alpineDir!: string;
   let bigLayer!: string;
   const gateways: GatewayProcess[] = [];
-  let pulls = 0;
   t.teardown(() => hub?.close());
 
   const gateway = async (redirects: string): Promise<GatewayProcess> => {
@@ -48,20 +45,6 @@ log: { level: debug }
     );
     gateways.push(g);
     return g;
-  };
-
-  const pullTo = async (g: GatewayProcess, ref: string, all = false) => {
-    const dest = join(work, `pull-${++pulls}`);
-    return { dest, result: await pullImage(g.url, ref, dest, { timeoutMs: 90_000, all }) };
-  };
-
-  const pull = async (t: Test, g: GatewayProcess, ref: string, all = false): Promise<string[] | undefined> => {
-    const { dest, result } = await pullTo(g, ref, all);
-    if (result.code !== 0) {
-      t.fail(`skopeo pull ${ref} through ${g.url} failed: ${describeSkopeoResult(result)}`);
-      return undefined;
-    }
-    return (await verifyOciLayout(dest)).digests;
   };
 
   const readRange = async (file: string, start: number, length: number): Promise<Buffer> => {

@@ -14,8 +14,7 @@ import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-proc
 import { httpGet, type HttpResponse } from './helpers/http.js';
 import { startRegistry, type RunningRegistry } from './helpers/registry.js';
 import { describeSkopeoResult, pullImage, pushImage, verifyOciLayout } from './helpers/skopeo.js';
-import { tempDir } from './helpers/tmp.js';
-import { requireE2eTools } from './helpers/tools.js';
+import { e2eSuite } from './helpers/suite.js';
 
 /** The image only the ghcr registry holds. */
 const GHCR_NAME = 'mirrorgate/tool';
@@ -31,9 +30,9 @@ const ACCEPT = [
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-if (requireE2eTools(t)) {
-  const root = t;
-  const work = await tempDir(t, 'mirrorgate-e2e-routing-');
+const suite = await e2eSuite(t, 'routing');
+if (suite !== undefined) {
+  const { root, work } = suite;
   let images!: TestImages;
   let hub!: RunningRegistry;
   let ghcr!: RunningRegistry;

@@ -14,10 +14,9 @@ import { prepareImages, type TestImages } from './helpers/fixtures.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
 import { httpGet } from './helpers/http.js';
 import { startRegistry, type RunningRegistry } from './helpers/registry.js';
-import { describeSkopeoResult, pullImage, skopeoCopy, verifyOciLayout } from './helpers/skopeo.js';
-import { tempDir } from './helpers/tmp.js';
+import { describeSkopeoResult, skopeoCopy } from './helpers/skopeo.js';
+import { e2eSuite } from './helpers/suite.js';
 import { startTokenServer, type TokenRequestRecord, type TokenServer } from './helpers/token-server.js';
-import { requireE2eTools } from './helpers/tools.js';
 
 const PRIVATE_REF = 'private/only-one:1';
 const PUBLIC_PULLS = 20;
@@ -25,9 +24,9 @@ const CONCURRENCY = 4;
 /** mirrorgate refreshes a token min(30 s, lifetime/10) before it expires. */
 const EARLY_REFRESH_SEC = 30;
 
-if (requireE2eTools(t)) {
-  const root = t;
-  const work = await tempDir(t, 'mirrorgate-e2e-token-');
+const suite = await e2eSuite(t, 'token');
+if (suite !== undefined) {
+  const { root, work, pull, pullTo } = suite;
   const pullerPassword = randomBytes(18).toString('base64url');
   const pusherPassword = randomBytes(18).toString('base64url');
   const users = { puller: { password: pullerPassword, role: 'pull' as const }, pusher: { password: pusherPassword, role: 'push' as const } };
@@ -37,21 +36,10 @@ if (requireE2eTools(t)) {
   const registries: RunningRegistry[] = [];
   let withCreds!: GatewayProcess;
   let anonymous!: GatewayProcess;
-  let pulls = 0;
   t.teardown(async () => {
     await Promise.all(registries.map((r) => r.stop()));
     await Promise.all(tokenServers.map((s) => s.close()));
   });
-
-  const pull = async (t: Test, gateway: GatewayProcess, ref: string): Promise<string[] | undefined> => {
-    const dest = join(work, `pull-${++pulls}`);
-    const result = await pullImage(gateway.url, ref, dest, { timeoutMs: 90_000 });
-    if (result.code !== 0) {
-      t.fail(`skopeo pull ${ref} through ${gateway.url} failed: ${describeSkopeoResult(result)}`);
-      return undefined;
-    }
-    return (await verifyOciLayout(dest)).digests;
-  };
 
   /** mirrorgate's token fetches (user agent "mirrorgate") after `mark`, per "service scope". */
   const fetchesByScope = (server: TokenServer, mark: number, user: string | undefined): Map<string, TokenRequestRecord[]> => {
@@ -197,8 +185,7 @@ log: { level: debug }
     for (let i = 0; i < 4; i++) {
       t.same(await pull(t, anonymous, images.alpine.ref), [images.alpine.manifestDigest], `anonymous public pull ${i + 1}`);
     }
-    const dest = join(work, `pull-${++pulls}`);
-    const denied = await pullImage(anonymous.url, PRIVATE_REF, dest, { timeoutMs: 60_000 });
+    const { result: denied } = await pullTo(anonymous, PRIVATE_REF, { timeoutMs: 60_000 });
     t.not(denied.code, 0, `skopeo fails to pull ${PRIVATE_REF} without credentials (code ${denied.code}, timedOut ${denied.timedOut})`);
     t.notOk(denied.timedOut, 'it fails, it does not hang');
 

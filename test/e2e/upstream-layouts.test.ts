@@ -7,41 +7,29 @@
  * skopeo pulls `library/alpine-test:1` through mirrorgate from each, and from both at once.
  */
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { prepareImages, pushFixtures, type TestImages } from './helpers/fixtures.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
 import { httpGet } from './helpers/http.js';
 import { startPathPrefixProxy, type PathPrefixProxy } from './helpers/path-prefix-proxy.js';
 import { startRegistry, type RunningRegistry } from './helpers/registry.js';
-import { describeSkopeoResult, pullImage, pushImage, verifyOciLayout } from './helpers/skopeo.js';
-import { tempDir } from './helpers/tmp.js';
-import { requireE2eTools } from './helpers/tools.js';
+import { pushImage } from './helpers/skopeo.js';
+import { e2eSuite } from './helpers/suite.js';
 
 const PREFIX = 'docker';
 const BASE_PATH = '/repository/hub';
 
-if (requireE2eTools(t)) {
-  const root = t;
-  const work = await tempDir(t, 'mirrorgate-e2e-layouts-');
+const suite = await e2eSuite(t, 'layouts');
+if (suite !== undefined) {
+  const { root, work, pull } = suite;
   let images!: TestImages;
   let prefixed!: RunningRegistry;
   let plain!: RunningRegistry;
   let nexus!: PathPrefixProxy;
-  let pulls = 0;
   t.teardown(async () => {
     await nexus?.close();
     await Promise.all([prefixed?.stop(), plain?.stop()]);
   });
-
-  const pull = async (t: Test, g: GatewayProcess, ref: string, all = false): Promise<string[] | undefined> => {
-    const dest = join(work, `pull-${++pulls}`);
-    const result = await pullImage(g.url, ref, dest, { timeoutMs: 90_000, all });
-    if (result.code !== 0) {
-      t.fail(`skopeo pull ${ref} through ${g.url} failed: ${describeSkopeoResult(result)}`);
-      return undefined;
-    }
-    return (await verifyOciLayout(dest)).digests;
-  };
 
   const gatewayFor = (upstreams: string): Promise<GatewayProcess> =>
     startGatewayProcess(

@@ -21,9 +21,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { listenLocal } from './local-server.js';
 import { blobPath, REF_NAME_ANNOTATION, type Descriptor } from './oci-image.js';
 
 export interface HubRepository {
@@ -65,38 +65,6 @@ export interface FakeHub {
   /** Tokens handed out by the front's token endpoint (bearer mode). */
   readonly issuedTokens: readonly string[];
   close(): Promise<void>;
-}
-
-interface Listening {
-  server: Server;
-  url: string;
-}
-
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Listening> {
-  const server = createServer((req, res) => {
-    handler(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(String((err as Error).message));
-      } else {
-        res.destroy();
-      }
-    });
-  });
-  server.keepAliveTimeout = 2000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}` };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
@@ -150,7 +118,7 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
   };
 
   // ---- CDN ---------------------------------------------------------------
-  const cdn = await listen(async (req, res) => {
+  const cdn = await listenLocal(async (req, res) => {
     const entry = record(cdnRequests, req);
     const fail = (status: number, code: string, message: string): void => {
       entry.status = status;
@@ -199,7 +167,7 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
 
   // ---- front -------------------------------------------------------------
   let ttlSec = opts.ttlSec ?? 60;
-  const front = await listen(async (req, res) => {
+  const front = await listenLocal(async (req, res) => {
     const entry = record(frontRequests, req);
     const url = new URL(req.url ?? '/', 'http://front.invalid');
     const path = url.pathname;
@@ -290,7 +258,6 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     res.end();
   });
 
-  let closing: Promise<void> | undefined;
   return {
     frontUrl: front.url,
     cdnUrl: cdn.url,
@@ -305,9 +272,6 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     frontRequests,
     cdnRequests,
     issuedTokens,
-    close: () => {
-      closing ??= Promise.all([closeServer(front.server), closeServer(cdn.server)]).then(() => undefined);
-      return closing;
-    },
+    close: () => Promise.all([front.close(), cdn.close()]).then(() => undefined),
   };
 }

@@ -5,9 +5,9 @@
  * are rewritten back under the base path. Every request is recorded. Streams both ways, no
  * keep-alive pool towards the registry, and a bounded upstream wait.
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { listenLocal } from './local-server.js';
 
 export interface ProxiedRequest {
   method: string;
@@ -78,35 +78,13 @@ export async function startPathPrefixProxy(opts: PathPrefixProxyOptions): Promis
     await pipeline(upstream, res);
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`proxy error: ${(err as Error).message}`);
-      } else {
-        res.destroy();
-      }
-    });
-  });
-  server.keepAliveTimeout = 2000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  origin = `http://127.0.0.1:${port}`;
-  let closing: Promise<void> | undefined;
+  const local = await listenLocal(handle, { errorStatus: 502, errorPrefix: 'proxy error: ' });
+  origin = local.url;
   return {
     url: origin,
     baseUrl: `${origin}${basePath}`,
     basePath,
     requests,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: local.close,
   };
 }

@@ -17,9 +17,9 @@
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { listenLocal } from './local-server.js';
 import { selfSignedCert, signJwt, type SelfSignedCert } from './x509.js';
 
 export interface TokenUser {
@@ -223,25 +223,8 @@ export async function startTokenServer(dir: string, opts: TokenServerOptions): P
     reply(200, { token, access_token: token, expires_in: expiresInSec, issued_at: new Date(now * 1000).toISOString() });
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(String((err as Error).message));
-      } else {
-        res.destroy();
-      }
-    });
-  });
-  server.keepAliveTimeout = 2000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const { url, port, close } = await listenLocal(handle);
   const realm = `${url}/token`;
-  let closing: Promise<void> | undefined;
 
   return {
     url,
@@ -264,12 +247,6 @@ export async function startTokenServer(dir: string, opts: TokenServerOptions): P
       ].join('\n'),
     mark: () => requests.length,
     requestsSince: (mark) => requests.slice(mark),
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close,
   };
 }
