@@ -1,9 +1,9 @@
 /**
- * Sends one HTTP request through an undici dispatcher (the upstream's Pool, or the Agent used
- * for CDN hops) with a RelayHandler, as a promise of the relay's outcome.
+ * Sends one HTTP request through a dispatcher (the upstream's undici Pool, its keep-alive HEAD
+ * dispatcher, or the Agent used for CDN hops) with a RelayHandler, as a promise of the outcome.
  */
-import type { Dispatcher } from 'undici';
 import { UpstreamAttemptError, failureReason } from './errors.js';
+import type { RelayDispatcher } from './head-dispatcher.js';
 import { RelayHandler, type RelayOutcome, type RelayTarget } from './relay-handler.js';
 
 export interface RelayRequest {
@@ -23,7 +23,7 @@ export interface RelayOptions {
   readonly onHeaders?: (seconds: number) => void;
 }
 
-export function relay(dispatcher: Dispatcher, request: RelayRequest, options: RelayOptions): Promise<RelayOutcome> {
+export function relay(dispatcher: RelayDispatcher, request: RelayRequest, options: RelayOptions): Promise<RelayOutcome> {
   return new Promise<RelayOutcome>((resolve, reject) => {
     const started = performance.now();
     const onHeaders = options.onHeaders;

@@ -19,6 +19,14 @@ export class UpstreamAttemptError extends Error {
   }
 }
 
+/** Why an upstream request was cancelled when its client went away: not the upstream's fault. */
+export class ClientGoneError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor() {
+    super('the client closed the connection');
+  }
+}
+
 /** undici and node socket error codes → the reason an attempt failed. */
 export function failureReason(err: unknown): AttemptFailureReason {
   const code = (err as { code?: unknown } | null)?.code;

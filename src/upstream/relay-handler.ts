@@ -7,6 +7,7 @@
  * pause()/resume() on the upstream socket — a blob is never buffered beyond one chunk.
  */
 import type { Dispatcher } from 'undici';
+import { ClientGoneError } from './errors.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -45,7 +46,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   #status = 0;
   #declined: { status: number; headers: UpstreamHeaders; chunks: Buffer[]; size: number } | undefined;
   readonly #resume = (): void => this.#controller?.resume();
-  readonly #onAbort = (): void => this.#controller?.abort(this.signal.reason as Error);
+  readonly #onAbort = (): void => this.#controller?.abort(new ClientGoneError());
 
   constructor(
     private readonly target: RelayTarget,
@@ -64,7 +65,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+    if (this.signal.aborted) controller.abort(new ClientGoneError());
     else this.signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 

@@ -16,6 +16,7 @@ import { AuthenticationError, UpstreamAuthenticator } from './auth/authenticator
 import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
 import { relay } from './dispatch.js';
 import { UpstreamAttemptError, isFaultStatus } from './errors.js';
+import { HeadDispatcher } from './head-dispatcher.js';
 import { RedirectError, followRedirects, isRedirect, rewriteLocation } from './redirects.js';
 import type { DeclinedResponse, RelayOutcome, RelayTarget } from './relay-handler.js';
 import { retryAfterMs } from './retry-after.js';
@@ -66,6 +67,8 @@ export class Upstream {
   readonly #base: URL;
   readonly #basePath: string;
   readonly #pool: Pool;
+  /** HEADs go here: undici closes the connection after each HEAD (see head-dispatcher.ts). */
+  readonly #heads: HeadDispatcher;
   /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
   readonly #offsite: Agent;
   /**
@@ -98,6 +101,12 @@ export class Upstream {
       connections: config.maxConnections,
       ...timeouts,
       connect: { timeout: config.timeouts.connectMs, ...tls },
+    });
+    this.#heads = new HeadDispatcher(this.#base.origin, {
+      maxSockets: config.maxConnections,
+      timeoutMs: config.timeouts.connectMs + config.timeouts.headersMs,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
     });
     this.#allowedHosts = new Set(config.redirects.allowHosts);
     this.#offsite = new Agent({
@@ -161,7 +170,7 @@ export class Upstream {
 
     let authorization = await this.#auth.preemptive(scope);
     const send = (auth: string | undefined): Promise<RelayOutcome> =>
-      relay(this.#pool, { method: request.method, path, headers: withAuthorization(request.headers, auth) }, options);
+      relay(request.method === 'HEAD' ? this.#heads : this.#pool, { method: request.method, path, headers: withAuthorization(request.headers, auth) }, options);
     let outcome = await send(authorization);
     if (outcome.kind === 'declined' && outcome.response.status === 401) {
       authorization = await this.#auth
@@ -198,12 +207,13 @@ export class Upstream {
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
     this.#breaker.shutdown();
-    await Promise.all([this.#pool.close(), this.#offsite.close(), this.#realms.close()]);
+    await Promise.all([this.#pool.close(), this.#heads.close(), this.#offsite.close(), this.#realms.close()]);
   }
 
   /** Cuts every connection now (shutdown after the drain timeout). */
   async destroy(): Promise<void> {
     this.#breaker.shutdown();
+    this.#heads.destroy();
     await Promise.all([this.#pool.destroy(), this.#offsite.destroy(), this.#realms.destroy()]);
   }
 }

@@ -11,6 +11,8 @@ export interface FakeUpstream {
   readonly url: string;
   /** Every request received, in order (method, url, headers). */
   readonly requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  readonly connections: () => number;
   handle(handler: FakeHandler): void;
   close(): Promise<void>;
 }
@@ -19,11 +21,13 @@ export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstr
   let current = handler;
   const requests: FakeUpstream['requests'] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     current(req, res);
   });
   server.on('connection', (socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -32,6 +36,7 @@ export async function startFakeUpstream(handler: FakeHandler): Promise<FakeUpstr
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => connections,
     handle(next) {
       current = next;
     },

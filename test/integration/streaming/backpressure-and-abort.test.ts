@@ -79,3 +79,28 @@ t.test('a client that hangs up aborts the upstream request', async (t) => {
   t.equal(await gw.metric('mirrorgate_inflight_requests'), 0);
   t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'big' }), 0, "a client's hang-up is not the upstream's fault");
 });
+
+t.test("clients hanging up never open the upstream's breaker", async (t) => {
+  // A fresh endless body per request (endlessBlob() serves one download).
+  const upstream = await startFakeUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': TOTAL });
+    let closed = false;
+    res.on('close', () => (closed = true));
+    const pump = (): void => {
+      while (!closed) if (!res.write(CHUNK)) return void res.once('drain', pump);
+    };
+    pump();
+  });
+  t.teardown(() => upstream.close());
+  const gw = await startGateway(upstreamsYaml([['big', upstream.url, 1]]) + 'breaker: { volumeThreshold: 2, errorThresholdPercentage: 10 }\n');
+  t.teardown(() => gw.close());
+  for (let i = 0; i < 5; i++) {
+    const res = await openResponse(`${gw.url}${BLOB}`);
+    await new Promise((resolve) => res.once('data', resolve));
+    res.destroy();
+    await sleep(30);
+  }
+  t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'big' }), 0, 'still closed after 5 hang-ups');
+  t.equal(await gw.metric('mirrorgate_failovers_total'), 0, 'and no failover was counted');
+  t.equal(gw.logs().filter((l) => l['status'] === 499).length, 5);
+});
