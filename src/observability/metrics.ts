@@ -5,6 +5,7 @@
  */
 import client from 'prom-client';
 import type { RouteKind } from '../registry/route.js';
+import { Tally } from './tally.js';
 
 export type BreakerStateValue = 0 | 1 | 2;
 export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | '5xx' | 'ratelimit' | 'notfound' | 'breaker_open';
@@ -32,12 +33,17 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
+  const requestTally = new Tally<'registry' | 'upstream' | 'method' | 'kind' | 'code'>();
+  const bytesTally = new Tally<'registry' | 'upstream'>();
+  const selectedTally = new Tally<'registry' | 'upstream'>();
+  let inflightNow = 0;
 
   const requests = new client.Counter({
     name: 'mirrorgate_requests_total',
     help: 'Client requests answered, by the upstream that answered (none when answered locally)',
     labelNames: ['registry', 'upstream', 'method', 'kind', 'code'] as const,
     registers: [registry],
+    collect: () => requestTally.flush(),
   });
   const upstreamDuration = new client.Histogram({
     name: 'mirrorgate_upstream_duration_seconds',
@@ -51,12 +57,14 @@ export function createMetrics(): Metrics {
     help: 'Response body bytes relayed to clients, by upstream',
     labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
+    collect: () => bytesTally.flush(),
   });
   const selected = new client.Counter({
     name: 'mirrorgate_upstream_selected_total',
     help: 'Attempts sent to each upstream by the balancer',
     labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
+    collect: () => selectedTally.flush(),
   });
   const failovers = new client.Counter({
     name: 'mirrorgate_failovers_total',
@@ -76,10 +84,13 @@ export function createMetrics(): Metrics {
     labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
   });
-  const inflight = new client.Gauge({
+  new client.Gauge({
     name: 'mirrorgate_inflight_requests',
     help: 'Client requests being served right now',
     registers: [registry],
+    collect() {
+      this.set(inflightNow);
+    },
   });
   const reloads = new client.Counter({
     name: 'mirrorgate_config_reload_total',
@@ -88,37 +99,24 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
-  // prom-client hashes the label object on every inc(); the label combinations are few and
-  // stable (upstreams × methods × kinds × codes), so their children are cached for the hot path.
-  const bytesChildren = new Map<string, client.Counter.Internal>();
+  requestTally.bind(requests);
+  bytesTally.bind(bytes);
+  selectedTally.bind(selected);
   const durationChildren = new Map<string, client.Histogram.Internal<'registry' | 'upstream'>>();
-  const requestChildren = new Map<string, client.Counter.Internal>();
-  const selectedChildren = new Map<string, client.Counter.Internal>();
 
   return {
     registry,
-    requestCompleted: (registry, upstream, method, kind, code) => {
-      const key = `${registry} ${upstream} ${method} ${kind} ${code}`;
-      let child = requestChildren.get(key);
-      if (child === undefined) requestChildren.set(key, (child = requests.labels({ registry, upstream, method, kind, code: String(code) })));
-      child.inc();
-    },
+    requestCompleted: (registry, upstream, method, kind, code) =>
+      requestTally.add(`${registry} ${upstream} ${method} ${kind} ${code}`, () => ({ registry, upstream, method, kind, code: String(code) })),
     upstreamHeaders: (registry, upstream, seconds) => {
-      // Upstream names are unique across registries, so the name alone keys the cache.
+      // A cached child still hashes its labels per observe(), but skips building them.
       let child = durationChildren.get(upstream);
       if (child === undefined) durationChildren.set(upstream, (child = upstreamDuration.labels(registry, upstream)));
       child.observe(seconds);
     },
-    responseBytes: (registry, upstream, n) => {
-      let child = bytesChildren.get(upstream);
-      if (child === undefined) bytesChildren.set(upstream, (child = bytes.labels(registry, upstream)));
-      child.inc(n);
-    },
-    upstreamSelected: (registry, upstream) => {
-      let child = selectedChildren.get(upstream);
-      if (child === undefined) selectedChildren.set(upstream, (child = selected.labels({ registry, upstream })));
-      child.inc();
-    },
+    // Upstream names are unique across registries, so the name alone keys these.
+    responseBytes: (registry, upstream, n) => bytesTally.add(upstream, () => ({ registry, upstream }), n),
+    upstreamSelected: (registry, upstream) => selectedTally.add(upstream, () => ({ registry, upstream })),
     failover: (registry, upstream, reason) => failovers.inc({ registry, upstream, reason }),
     breakerState: (registry, upstream, state) => breaker.set({ registry, upstream }, state),
     upstreamWeight: (registry, upstream, value) => weight.set({ registry, upstream }, value),
@@ -126,10 +124,13 @@ export function createMetrics(): Metrics {
       breaker.remove({ registry, upstream });
       weight.remove({ registry, upstream });
       durationChildren.delete(upstream);
-      bytesChildren.delete(upstream);
-      selectedChildren.delete(upstream);
+      const isIt = (labels: { upstream?: string | number }): boolean => labels.upstream === upstream;
+      bytesTally.forget(isIt);
+      selectedTally.forget(isIt);
     },
-    inflight: (delta) => inflight.inc(delta),
+    inflight: (delta) => {
+      inflightNow += delta;
+    },
     configReload: (result) => reloads.inc({ result }),
   };
 }

@@ -102,7 +102,7 @@ export async function proxyRequest(request: AttemptRequest, client: ClientTarget
     } catch (err) {
       const relayedBefore: number = phase.kind === 'resuming' ? phase.relayed : 0;
       const bytes: number = relayedBefore + (err instanceof UpstreamAttemptError ? err.bytesRelayed : 0);
-      if (request.signal.aborted) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes, failovers };
+      if (request.client.gone) return { kind: 'client-gone', upstream: name, attempts: tried.size, bytes, failovers };
       onlyNotFound = false;
       if (err instanceof UpstreamAttemptError && err.afterHeaders) {
         // Bytes already sent were wrong: nothing can be appended to them.

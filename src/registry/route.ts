@@ -51,7 +51,8 @@ function fail(code: RegistryErrorCode, message: string): RouteResult {
 }
 
 /** Only the spec's pagination parameters travel upstream (containerd's `ns` must not). */
-function tagsQuery(search: URLSearchParams): string {
+function tagsQuery(search: URLSearchParams | undefined): string {
+  if (search === undefined) return '';
   const kept = new URLSearchParams();
   for (const key of ['n', 'last']) {
     const value = search.get(key);
@@ -65,7 +66,7 @@ function tagsQuery(search: URLSearchParams): string {
  * `pathname` is the URL path without the query string, as the client sent it (not decoded:
  * a percent-encoded name is simply invalid); `search` its query parameters.
  */
-export function parseRoute(pathname: string, search: URLSearchParams = new URLSearchParams()): RouteResult {
+export function parseRoute(pathname: string, search?: URLSearchParams): RouteResult {
   if (pathname === '/v2/' || pathname === '/v2') return { ok: true, route: { kind: 'ping' } };
   if (!pathname.startsWith('/v2/')) return fail('NOT_FOUND', `no such endpoint: ${pathname}`);
 

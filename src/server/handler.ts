@@ -10,6 +10,7 @@ import { verifyingTarget } from '../proxy/verify.js';
 import { proxyRequest, type FailoverRecord, type ProxyDeps, type ProxyResult } from '../proxy/proxy.js';
 import { upstreamRequestHeaders } from '../registry/headers.js';
 import { parseRoute, type RouteKind } from '../registry/route.js';
+import { ClientLink } from '../upstream/client-link.js';
 import type { ProxiedRoute } from '../upstream/upstream.js';
 import type { Gateway } from './gateway.js';
 import { sendCaptured, sendJson, sendRegistryError, sendText } from './respond.js';
@@ -49,7 +50,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (method !== 'GET' && method !== 'HEAD') {
       return { kind: 'other', status: sendRegistryError(res, 'UNSUPPORTED', `method ${method} is not supported: mirrorgate is a pull-only mirror`, { allow: 'GET, HEAD' }) };
     }
-    const search = new URLSearchParams(query);
+    const search = query === '' ? undefined : new URLSearchParams(query);
     const parsed = parseRoute(pathname, search);
     if (!parsed.ok) return { kind: 'other', status: sendRegistryError(res, parsed.code, parsed.message) };
     const route = parsed.route;
@@ -58,7 +59,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return { kind: 'ping', status: 200 };
     }
     const { config, registries } = gateway.current;
-    const selection = registries.select(search.get('ns'), req.headers.host);
+    const selection = registries.select(search?.get('ns') ?? null, req.headers.host);
     if (!selection.ok) {
       const message = `registry ${selection.unknown} is not served here; served: ${selection.served.join(', ')}`;
       return { kind: route.kind, status: sendRegistryError(res, 'NAME_UNKNOWN', message) };
@@ -68,15 +69,15 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: ProxiedRoute, deps: ProxyDeps, verifyDigests: boolean): Promise<Answer> {
-    const abort = new AbortController();
+    const client = new ClientLink();
     const onClose = (): void => {
-      if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
+      if (!res.writableFinished) client.markGone();
     };
     res.once('close', onClose);
     metrics.inflight(1);
     try {
       const result = await proxyRequest(
-        { method, route, headers: upstreamRequestHeaders(req.headers), signal: abort.signal },
+        { method, route, headers: upstreamRequestHeaders(req.headers), client },
         verifyDigests ? verified(clientTarget(res), method, route) : clientTarget(res),
         deps,
       );

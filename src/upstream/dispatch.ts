@@ -2,6 +2,7 @@
  * Sends one HTTP request through a dispatcher (the upstream's undici Pool, its keep-alive HEAD
  * dispatcher, or the Agent used for CDN hops) with a RelayHandler, as a promise of the outcome.
  */
+import type { ClientLink } from './client-link.js';
 import { UpstreamAttemptError, failureReason } from './errors.js';
 import type { RelayDispatcher } from './head-dispatcher.js';
 import { RelayHandler, type RelayOutcome, type RelayTarget } from './relay-handler.js';
@@ -18,7 +19,7 @@ export interface RelayOptions {
   readonly upstream: string;
   readonly target: RelayTarget;
   readonly declines: (status: number) => boolean;
-  readonly signal: AbortSignal;
+  readonly client: ClientLink;
   /** Time from dispatch to response headers, in seconds. */
   readonly onHeaders?: (seconds: number) => void;
 }
@@ -30,7 +31,7 @@ export function relay(dispatcher: RelayDispatcher, request: RelayRequest, option
     const handler: RelayHandler = new RelayHandler(
       options.target,
       options.declines,
-      options.signal,
+      options.client,
       onHeaders === undefined ? noop : () => onHeaders((performance.now() - started) / 1000),
       resolve,
       (err, afterHeaders) =>

@@ -7,6 +7,7 @@
  * pause()/resume() on the upstream socket — a blob is never buffered beyond one chunk.
  */
 import type { Dispatcher } from 'undici';
+import type { ClientLink } from './client-link.js';
 import { ClientGoneError } from './errors.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -52,7 +53,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     private readonly target: RelayTarget,
     /** Statuses for which the proxy would rather try another upstream. */
     private readonly declines: (status: number) => boolean,
-    private readonly signal: AbortSignal,
+    private readonly client: ClientLink,
     /** Called when response headers arrive (for the time-to-headers metric). */
     private readonly headersArrived: () => void,
     private readonly resolve: (outcome: RelayOutcome) => void,
@@ -65,8 +66,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.signal.aborted) controller.abort(new ClientGoneError());
-    else this.signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.client.gone) controller.abort(new ClientGoneError());
+    else this.client.onGone(this.#onAbort);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: UpstreamHeaders): void {
@@ -106,7 +107,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.signal.removeEventListener('abort', this.#onAbort);
+    this.client.onGone(undefined);
     const declined = this.#declined;
     if (declined !== undefined) {
       this.resolve({
@@ -126,7 +127,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
-    this.signal.removeEventListener('abort', this.#onAbort);
+    this.client.onGone(undefined);
     const declined = this.#declined;
     if (declined !== undefined && declined.size > MAX_DECLINED_BODY) {
       // We dropped the connection ourselves; the status alone is enough to decline.

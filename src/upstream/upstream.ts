@@ -14,6 +14,7 @@ import { upstreamPath, type Route } from '../registry/route.js';
 import { guardedLookup } from './address-guard.js';
 import { AuthenticationError, UpstreamAuthenticator } from './auth/authenticator.js';
 import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
+import type { ClientLink } from './client-link.js';
 import { relay } from './dispatch.js';
 import { UpstreamAttemptError, isFaultStatus } from './errors.js';
 import { HeadDispatcher } from './head-dispatcher.js';
@@ -28,8 +29,8 @@ export interface AttemptRequest {
   readonly route: ProxiedRoute;
   /** The client headers that may travel (see registry/headers.ts); never an Authorization. */
   readonly headers: Record<string, string>;
-  /** Aborted when the client goes away: the upstream request is cancelled with it. */
-  readonly signal: AbortSignal;
+  /** Marked when the client goes away: the upstream request is cancelled with it. */
+  readonly client: ClientLink;
 }
 
 export interface AttemptHooks {
@@ -166,9 +167,9 @@ export class Upstream {
     const follow = this.config.redirects.mode === 'follow';
     // 401s and redirects are handled here; the rest is the proxy's call.
     const declines = (status: number): boolean => status === 401 || isRedirect(status) || hooks.declines(status);
-    const options = { upstream: this.name, target, declines, signal: request.signal, onHeaders: hooks.onHeaders };
+    const options = { upstream: this.name, target, declines, client: request.client, onHeaders: hooks.onHeaders };
 
-    let authorization = await this.#auth.preemptive(scope);
+    let authorization = this.#auth.preemptive(scope);
     const send = (auth: string | undefined): Promise<RelayOutcome> =>
       relay(request.method === 'HEAD' ? this.#heads : this.#pool, { method: request.method, path, headers: withAuthorization(request.headers, auth) }, options);
     let outcome = await send(authorization);

@@ -29,8 +29,8 @@ export interface AuthenticatorOptions {
 export class UpstreamAuthenticator {
   readonly #options: AuthenticatorOptions;
   readonly #tokens = new TokenCache();
-  /** Set once the upstream has asked for Basic: then every request carries it up front. */
-  #basic = false;
+  /** Set once the upstream has accepted a Basic challenge answer: every request carries it up front. */
+  #basic: string | undefined;
   /** The password file's content, re-read at most every PASSWORD_FILE_TTL_MS. */
   #filePassword: { value: string; readAtMs: number } | undefined;
 
@@ -38,9 +38,12 @@ export class UpstreamAuthenticator {
     this.#options = options;
   }
 
-  /** The Authorization to send up front for `scope`, from what earlier challenges taught us. */
-  async preemptive(scope: string): Promise<string | undefined> {
-    if (this.#basic) return this.#basicHeader();
+  /**
+   * The Authorization to send up front for `scope`, from what earlier challenges taught us.
+   * Synchronous: it runs on every request.
+   */
+  preemptive(scope: string): string | undefined {
+    if (this.#basic !== undefined) return this.#basic;
     const token = this.#tokens.peek(scope);
     return token === undefined ? undefined : `Bearer ${token}`;
   }
@@ -67,7 +70,7 @@ export class UpstreamAuthenticator {
       const header = await this.#basicHeader();
       if (header === undefined) throw new AuthenticationError('upstream wants Basic credentials and none are configured');
       if (rejected === header) throw new AuthenticationError('upstream rejected the configured Basic credentials');
-      this.#basic = true;
+      this.#basic = header;
       return header;
     }
     throw new AuthenticationError(challenges.length === 0 ? '401 without a challenge' : `unsupported challenge ${challenges[0]!.scheme}`);
