@@ -2,14 +2,16 @@
 /**
  * mirrorgate's command line: argv → config → app → listen, and process signals → app.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, lineAtomicStdout } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createApp } from './server/app.js';
+import { reportWorkerFatal, runPrimary } from './server/cluster-primary.js';
 
 const USAGE = `usage: mirrorgate <command> [options]
 
@@ -50,16 +52,26 @@ async function check(file: string): Promise<void> {
 
 async function serve(file: string, watch: boolean): Promise<void> {
   const config = await loadOrExit(file);
-  const logger = createLogger(config.log.level);
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary({ workers: config.workers, drainTimeoutMs: config.shutdown.drainTimeoutMs, logger: createLogger(config.log.level) });
+    return;
+  }
+  const clustered = cluster.isWorker;
+  const logger = createLogger(config.log.level, clustered ? lineAtomicStdout() : undefined);
+  /** One line on stderr and out — through the primary when clustered, so it is said once. */
+  const fatal = (line: string, code: number): void => {
+    if (reportWorkerFatal(line, code, () => process.exit(code))) return;
+    process.stderr.write(`${line}\n`);
+    process.exit(code);
+  };
   // Registered first: the default action of SIGHUP would kill a gateway still starting up.
   let reload = (): void => logger.warn({ event: 'reload' }, 'SIGHUP before the gateway was listening: ignored');
   process.on('SIGHUP', () => reload());
   let app: ReturnType<typeof createApp>;
   try {
-    app = createApp(config, { logger, metrics: createMetrics() });
+    app = createApp(config, { logger, metrics: createMetrics({ clustered }) });
   } catch (err) {
-    process.stderr.write(`mirrorgate: cannot start: ${(err as Error).message}\n`);
-    process.exit(EXIT_INVALID);
+    return fatal(`mirrorgate: cannot start: ${(err as Error).message}`, EXIT_INVALID);
   }
 
   try {
@@ -69,9 +81,8 @@ async function serve(file: string, watch: boolean): Promise<void> {
     const { code } = err as NodeJS.ErrnoException;
     const { host, port } = config.listen;
     const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    process.stderr.write(`mirrorgate: cannot listen on ${host}:${port}: ${why}\n`);
     await app.gateway.destroy();
-    process.exit(EXIT_RUNTIME);
+    return fatal(`mirrorgate: cannot listen on ${host}:${port}: ${why}`, EXIT_RUNTIME);
   }
 
   reload = () => void app.reload();

@@ -35,3 +35,5 @@ export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
 
 export const DEFAULT_VERIFY_DIGESTS = true;
+
+export const DEFAULT_WORKERS = 1;

@@ -33,6 +33,7 @@
  *   breaker: { errorThresholdPercentage: 1..100 [50], volumeThreshold: >= 1 [10], window [10s], resetTimeout [30s] }
  *   failover: { maxAttempts: >= 1 [3], on404: boolean [true] }
  *   verifyDigests: boolean                       [true]  (hash blobs and manifests-by-digest while streaming)
+ *   workers: integer >= 1                        [1]     (node:cluster worker processes; restart to change)
  *   log: { level: fatal|error|warn|info|debug|trace|silent [info] }
  *   shutdown: { drainTimeout: duration >= 0 [25s] }
  * String values may use `${VAR}` (see env.ts).

@@ -120,6 +120,8 @@ export interface Config {
    * the client's connection instead of completing a response whose bytes do not match.
    */
   readonly verifyDigests: boolean;
+  /** Processes serving the listener (node:cluster); 1 = no cluster. Changing it needs a restart. */
+  readonly workers: number;
   readonly log: { readonly level: LogLevel };
   readonly shutdown: ShutdownConfig;
 }

@@ -12,6 +12,7 @@ import {
   DEFAULT_REDIRECTS,
   DEFAULT_REGISTRY,
   DEFAULT_VERIFY_DIGESTS,
+  DEFAULT_WORKERS,
   LOG_LEVELS,
 } from './defaults.js';
 import { LISTEN_EXPECTED, parseListen } from './listen.js';
@@ -22,7 +23,7 @@ import type { Config } from './types.js';
 import { UniqueValues } from './unique.js';
 import { duplicateUpstreamName, readUpstreams, type UpstreamDefaults } from './upstreams.js';
 
-export const ROOT_KEYS = ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'verifyDigests', 'log', 'shutdown'] as const;
+export const ROOT_KEYS = ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'verifyDigests', 'workers', 'log', 'shutdown'] as const;
 
 /**
  * Returns the Config, or undefined when the root itself is unusable. Values
@@ -63,6 +64,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
       maxAttempts: field(ctx, failover, 'maxAttempts', integer(1), DEFAULT_FAILOVER.maxAttempts) ?? 0,
       on404: field(ctx, failover, 'on404', boolean, DEFAULT_FAILOVER.on404) ?? false,
     },
+    workers: field(ctx, s, 'workers', integer(1), DEFAULT_WORKERS) ?? DEFAULT_WORKERS,
     verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,
     log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
     shutdown: {

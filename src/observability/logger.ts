@@ -31,9 +31,17 @@ export const REDACTED_PATHS = [
 export function createLogger(level: LogLevel, destination: DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
   const options = {
     level,
-    base: { service: 'mirrorgate' },
+    base: { service: 'mirrorgate', pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return pino(options, destination);
+}
+
+/**
+ * For cluster workers, which share stdout: one write() per line keeps lines whole (a pipe write
+ * of up to PIPE_BUF bytes is atomic), where batched async writes could interleave mid-line.
+ */
+export function lineAtomicStdout(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }

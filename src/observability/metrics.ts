@@ -5,6 +5,7 @@
  */
 import client from 'prom-client';
 import type { RouteKind } from '../registry/route.js';
+import { clusterMetricsRenderer } from './cluster-metrics.js';
 import { Tally } from './tally.js';
 
 export type BreakerStateValue = 0 | 1 | 2;
@@ -17,6 +18,9 @@ export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirec
  */
 export interface Metrics {
   readonly registry: client.Registry;
+  readonly contentType: string;
+  /** The exposition text: this process's metrics, or the whole cluster's in a worker. */
+  render(): Promise<string>;
   requestCompleted(registry: string, upstream: string, method: string, kind: RouteKind | 'other', code: number): void;
   upstreamHeaders(registry: string, upstream: string, seconds: number): void;
   responseBytes(registry: string, upstream: string, bytes: number): void;
@@ -30,7 +34,8 @@ export interface Metrics {
   configReload(result: 'success' | 'error'): void;
 }
 
-export function createMetrics(): Metrics {
+/** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
+export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const requestTally = new Tally<'registry' | 'upstream' | 'method' | 'kind' | 'code'>();
@@ -72,17 +77,20 @@ export function createMetrics(): Metrics {
     labelNames: ['registry', 'upstream', 'reason'] as const,
     registers: [registry],
   });
+  // Across workers each has its own breaker: the cluster reports the worst (max) state.
   const breaker = new client.Gauge({
     name: 'mirrorgate_breaker_state',
-    help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
+    help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open (with workers: the most open of them)',
     labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
+    aggregator: 'max',
   });
   const weight = new client.Gauge({
     name: 'mirrorgate_upstream_weight',
     help: 'Configured weight per upstream',
     labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
+    aggregator: 'max',
   });
   new client.Gauge({
     name: 'mirrorgate_inflight_requests',
@@ -104,8 +112,11 @@ export function createMetrics(): Metrics {
   selectedTally.bind(selected);
   const durationChildren = new Map<string, client.Histogram.Internal<'registry' | 'upstream'>>();
 
+  const render = options.clustered === true ? clusterMetricsRenderer(registry) : () => registry.metrics();
   return {
     registry,
+    contentType: registry.contentType,
+    render,
     requestCompleted: (registry, upstream, method, kind, code) =>
       requestTally.add(`${registry} ${upstream} ${method} ${kind} ${code}`, () => ({ registry, upstream, method, kind, code: String(code) })),
     upstreamHeaders: (registry, upstream, seconds) => {

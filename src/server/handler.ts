@@ -128,7 +128,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return ready ? 200 : 503;
     }
     if (pathname === '/metrics') {
-      sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      sendText(res, 200, metrics.contentType, await metrics.render());
       return 200;
     }
     return sendRegistryError(res, 'NOT_FOUND', `no such endpoint: ${pathname}`);

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { startCli, httpGet, type CliProcess } from '../../helpers/cli-process.js';
+import { metricSum } from '../../helpers/metrics-text.js';
 import { freePort } from './registry.js';
 
 export interface GatewayProcess {
@@ -37,17 +38,4 @@ export async function startGatewayProcess(t: Test, dir: string, yaml: string, en
       return metricSum(await metricsText(), name, labels);
     },
   };
-}
-
-/** The sum of every series of `name` whose labels include `labels` (Prometheus text format). */
-export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const have = new Map<string, string>();
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have.set(pair[1]!, pair[2]!);
-    if (Object.entries(labels).every(([key, value]) => have.get(key) === value)) sum += Number(match[3]);
-  }
-  return sum;
 }

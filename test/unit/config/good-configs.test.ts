@@ -39,6 +39,7 @@ t.test('minimal config gets every default', async (t) => {
     breaker: DEFAULT_BREAKER,
     failover: { maxAttempts: 3, on404: true },
     verifyDigests: true,
+    workers: 1,
     log: { level: 'info' },
     shutdown: { drainTimeoutMs: 25_000 },
   });
@@ -96,6 +97,7 @@ t.test('every key given', async (t) => {
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
+      'workers: 2',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
     ),
@@ -156,6 +158,7 @@ t.test('every key given', async (t) => {
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
     verifyDigests: false,
+    workers: 2,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
   });
