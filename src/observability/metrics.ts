@@ -6,6 +6,7 @@
 import client from 'prom-client';
 import type { RouteKind } from '../registry/route.js';
 import { clusterMetricsRenderer } from './cluster-metrics.js';
+import { FastHistogram } from './fast-histogram.js';
 import { Tally } from './tally.js';
 
 export type BreakerStateValue = 0 | 1 | 2;
@@ -50,13 +51,12 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     registers: [registry],
     collect: () => requestTally.flush(),
   });
-  const upstreamDuration = new client.Histogram({
-    name: 'mirrorgate_upstream_duration_seconds',
-    help: 'Time from sending a request upstream to receiving its response headers',
-    labelNames: ['registry', 'upstream'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
+  const upstreamDuration = new FastHistogram(
+    'mirrorgate_upstream_duration_seconds',
+    'Time from sending a request upstream to receiving its response headers',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+  registry.registerMetric(upstreamDuration as unknown as client.Metric);
   const bytes = new client.Counter({
     name: 'mirrorgate_response_bytes_total',
     help: 'Response body bytes relayed to clients, by upstream',
@@ -110,7 +110,6 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   requestTally.bind(requests);
   bytesTally.bind(bytes);
   selectedTally.bind(selected);
-  const durationChildren = new Map<string, client.Histogram.Internal<'registry' | 'upstream'>>();
 
   const render = options.clustered === true ? clusterMetricsRenderer(registry) : () => registry.metrics();
   return {
@@ -119,12 +118,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     render,
     requestCompleted: (registry, upstream, method, kind, code) =>
       requestTally.add(`${registry} ${upstream} ${method} ${kind} ${code}`, () => ({ registry, upstream, method, kind, code: String(code) })),
-    upstreamHeaders: (registry, upstream, seconds) => {
-      // A cached child still hashes its labels per observe(), but skips building them.
-      let child = durationChildren.get(upstream);
-      if (child === undefined) durationChildren.set(upstream, (child = upstreamDuration.labels(registry, upstream)));
-      child.observe(seconds);
-    },
+    upstreamHeaders: (registry, upstream, seconds) => upstreamDuration.series(upstream, () => ({ registry, upstream })).observe(seconds),
     // Upstream names are unique across registries, so the name alone keys these.
     responseBytes: (registry, upstream, n) => bytesTally.add(upstream, () => ({ registry, upstream }), n),
     upstreamSelected: (registry, upstream) => selectedTally.add(upstream, () => ({ registry, upstream })),
@@ -134,7 +128,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     forgetUpstream: (registry, upstream) => {
       breaker.remove({ registry, upstream });
       weight.remove({ registry, upstream });
-      durationChildren.delete(upstream);
+      upstreamDuration.remove(upstream);
       const isIt = (labels: { upstream?: string | number }): boolean => labels.upstream === upstream;
       bytesTally.forget(isIt);
       selectedTally.forget(isIt);

@@ -35,7 +35,8 @@ export function upstreamRequestHeaders(client: IncomingHttpHeaders): Record<stri
 
 /** Header names listed in a `Connection` header are hop-by-hop for that message too (RFC 9110 §7.6.1). */
 function connectionListed(connection: string | string[] | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined;
+  // The usual values name no extra header: skip the split on every response.
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return undefined;
   const joined = Array.isArray(connection) ? connection.join(',') : connection;
   return new Set(joined.split(',').map((token) => token.trim().toLowerCase()).filter((token) => token !== ''));
 }

@@ -43,7 +43,16 @@ export class HeadDispatcher implements RelayDispatcher {
   constructor(origin: string, options: HeadDispatcherOptions) {
     this.#origin = new URL(origin);
     const https = this.#origin.protocol === 'https:';
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: Math.min(options.maxSockets, 16) };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets,
+      // Every socket may go idle between bursts: a smaller free list would close and reopen them.
+      maxFreeSockets: options.maxSockets,
+      // Idle sockets close after 4 s (or 1 s before the server's Keep-Alive hint), like undici's
+      // default, so a reused socket is never one the server is closing at that moment.
+      timeout: 4000,
+      scheduling: 'lifo' as const,
+    };
     this.#agent = https
       ? new HttpsAgent({ ...agentOptions, rejectUnauthorized: options.rejectUnauthorized, ...(options.ca === undefined ? {} : { ca: [...options.ca] }) })
       : new HttpAgent(agentOptions);
