@@ -1,0 +1,147 @@
+/**
+ * Medians, spreads, ratios and the markdown report.
+ * results: { [workload]: { [peerId]: Array<run figures> } }
+ */
+import { PEER_LABELS } from './peers.mjs';
+
+/** Rows of the tables: which figure of which workload, how to print it, which way is better. */
+export const METRICS = [
+  { w: 'manifest-get', k: 'rps', label: 'manifest GET req/s', better: 'higher', fmt: 'int' },
+  { w: 'manifest-get', k: 'p50', label: 'manifest GET p50 ms', better: 'lower', fmt: 'ms' },
+  { w: 'manifest-get', k: 'p99', label: 'manifest GET p99 ms', better: 'lower', fmt: 'ms' },
+  { w: 'manifest-head', k: 'rps', label: 'manifest HEAD req/s (hload)', better: 'higher', fmt: 'int' },
+  { w: 'manifest-head', k: 'p50', label: 'manifest HEAD p50 ms (hload)', better: 'lower', fmt: 'ms' },
+  { w: 'manifest-head', k: 'p99', label: 'manifest HEAD p99 ms (hload)', better: 'lower', fmt: 'ms' },
+  { w: 'manifest-get', k: 'upConnsPer1k', label: 'manifest GET: new upstream conns per 1k req', better: 'lower', fmt: 'n1', noRatio: true },
+  { w: 'manifest-head', k: 'upConnsPer1k', label: 'manifest HEAD: new upstream conns per 1k req', better: 'lower', fmt: 'n1', noRatio: true },
+  { w: 'blob4k', k: 'rps', label: '4 KiB blob req/s', better: 'higher', fmt: 'int' },
+  { w: 'blob4k', k: 'p50', label: '4 KiB blob p50 ms', better: 'lower', fmt: 'ms' },
+  { w: 'blob4k', k: 'p99', label: '4 KiB blob p99 ms', better: 'lower', fmt: 'ms' },
+  { w: 'blob1m', k: 'mibps', label: '1 MiB blob MiB/s (wrk -c16)', better: 'higher', fmt: 'int' },
+  { w: 'big-1', k: 'mibps', label: '256 MiB blob, 1 stream MiB/s', better: 'higher', fmt: 'int' },
+  { w: 'big-8', k: 'mibps', label: '256 MiB blob, 8 streams MiB/s', better: 'higher', fmt: 'int' },
+  { w: 'big-1', k: 'cpuPerGiB', label: 'server CPU s/GiB, 1 stream', better: 'lower', fmt: 'cpu' },
+  { w: 'big-8', k: 'cpuPerGiB', label: 'server CPU s/GiB, 8 streams', better: 'lower', fmt: 'cpu' },
+  { w: 'fleet', k: 'wall', label: 'fleet pull wall s', better: 'lower', fmt: 's' },
+  { w: 'slow500', k: 'rssBeforeMiB', label: '500 slow readers: RSS before MiB', better: 'lower', fmt: 'mib' },
+  { w: 'slow500', k: 'rssPeakMiB', label: '500 slow readers: peak RSS MiB', better: 'lower', fmt: 'mib' },
+  { w: 'slow500', k: 'connsDuring', label: '500 slow readers: upstream conns while reading', better: 'none', fmt: 'count', noRatio: true },
+  { w: 'slow500', k: 'connsAfter', label: 'upstream conns left open 5 s after hang-up (net of those open before)', better: 'lower', fmt: 'count', noRatio: true },
+  { w: 'slow500', k: 'servedAtOnce', label: 'serves a manifest (200) 5 s after the hang-up (1 = yes)', better: 'higher', fmt: 'count', noRatio: true, allRuns: true },
+  { w: 'slow500', k: 'servesAgainS', label: 'first 200 after the hang-up, s (probed from 5 s on)', better: 'lower', fmt: 's', noRatio: true, allRuns: true },
+];
+
+export function median(xs) {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function summarize(values) {
+  const v = values.filter(Number.isFinite);
+  if (v.length === 0) return undefined;
+  return { n: v.length, median: median(v), min: Math.min(...v), max: Math.max(...v) };
+}
+
+function fmtNum(x, fmt) {
+  if (!Number.isFinite(x)) return '–';
+  switch (fmt) {
+    case 'int':
+      return Math.round(x).toLocaleString('en-US');
+    case 'ms':
+      return x < 10 ? x.toFixed(2) : x.toFixed(1);
+    case 'cpu':
+      return x.toFixed(3);
+    case 's':
+      return x.toFixed(2);
+    case 'mib':
+      return x.toFixed(1);
+    case 'n1':
+      return x.toFixed(1);
+    case 'count':
+      return String(Math.round(x));
+    default:
+      return String(x);
+  }
+}
+
+function cell(s, fmt) {
+  if (s === undefined) return '–';
+  const m = fmtNum(s.median, fmt);
+  if (s.n < 2) return m;
+  if (fmt === 'count' || s.median === 0) return s.min === s.max ? m : `${m} (${fmtNum(s.min, fmt)}–${fmtNum(s.max, fmt)})`;
+  const spread = ((s.max - s.min) / (2 * Math.abs(s.median))) * 100;
+  return `${m} ±${spread < 10 ? spread.toFixed(1) : spread.toFixed(0)}%`;
+}
+
+/** A metric's figures over the runs; runs with errors are left out (they are listed as failed). */
+export function figures(results, metric, peer) {
+  return (results[metric.w]?.[peer] ?? []).filter((r) => metric.allRuns || !(r.errors > 0)).map((r) => r[metric.k]);
+}
+
+/** Markdown: header, absolute table, ratio tables, long-run RSS, skips/failures, notes. */
+export function renderReport({ results, peers, meta, rssLong, skips, failures, notes }) {
+  const shown = METRICS.filter((m) => peers.some((p) => figures(results, m, p).length > 0));
+  const head = (first) => `| ${first} | ${peers.map((p) => PEER_LABELS[p]).join(' | ')} |\n|---|${peers.map(() => '---:').join('|')}|`;
+  const dir = (m) => (m.better === 'higher' ? ' ↑' : m.better === 'lower' ? ' ↓' : '');
+  const lines = [];
+  lines.push(`# mirrorgate bench — ${meta.date}`, '');
+  lines.push(meta.summary, '');
+  lines.push(`## Absolute figures (median of ${meta.reps} run${meta.reps > 1 ? 's' : ''}; ±x% = (max − min) / (2 · median))`, '');
+  lines.push(head('metric (↑ higher is better, ↓ lower)'));
+  for (const m of shown) {
+    lines.push(`| ${m.label}${dir(m)} | ${peers.map((p) => cell(summarize(figures(results, m, p)), m.fmt)).join(' | ')} |`);
+  }
+  lines.push('');
+  for (const ref of ['nginx', 'direct']) {
+    if (!peers.includes(ref)) continue;
+    lines.push(`## Ratios vs ${PEER_LABELS[ref]} (peer median / ${ref} median)`, '');
+    lines.push(head('metric'));
+    for (const m of shown) {
+      if (m.noRatio) continue;
+      const r = summarize(figures(results, m, ref));
+      const row = peers.map((p) => {
+        const s = summarize(figures(results, m, p));
+        if (!s || !r || r.median === 0) return '–';
+        return `${(s.median / r.median).toFixed(2)}×`;
+      });
+      if (row.every((c) => c === '–')) continue;
+      lines.push(`| ${m.label}${dir(m)} | ${row.join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  const noisy = Object.keys(results).filter((w) => peers.some((p) => (results[w][p] ?? []).some((r) => Number.isFinite(r.foreignPct))));
+  if (noisy.length > 0) {
+    lines.push('## Noise: other processes\' user time on the peer core, % (median, max)', '');
+    lines.push(head('workload'));
+    for (const w of noisy) {
+      const row = peers.map((p) => {
+        const s = summarize((results[w][p] ?? []).map((r) => r.foreignPct));
+        return s ? `${s.median.toFixed(0)} (${s.max.toFixed(0)})` : '–';
+      });
+      lines.push(`| ${w} | ${row.join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  if (rssLong) {
+    const f = (x) => x.toFixed(1);
+    lines.push('## mirrorgate RSS over a long run of manifest GETs (wrk -t1 -c64, one run)', '');
+    lines.push('| requests | seconds | req/s | errors | RSS before MiB | at 25 % MiB | at 50 % MiB | peak MiB | at end MiB | 5 s later MiB | growth MiB (5 s later − before) | growth in 2nd half MiB |');
+    lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push(
+      `| ${Math.round(rssLong.requests).toLocaleString('en-US')} | ${rssLong.seconds.toFixed(0)} | ${Math.round(rssLong.rps).toLocaleString('en-US')} | ${rssLong.errors} | ${f(rssLong.rssBeforeMiB)} | ${f(rssLong.rssQuarterMiB)} | ${f(rssLong.rssHalfMiB)} | ${f(rssLong.rssPeakMiB)} | ${f(rssLong.rssAfterMiB)} | ${f(rssLong.rssSettledMiB)} | ${f(rssLong.rssSettledMiB - rssLong.rssBeforeMiB)} | ${f(rssLong.rssAfterMiB - rssLong.rssHalfMiB)} |`,
+      '',
+    );
+  }
+  if (skips.length > 0 || failures.length > 0) {
+    lines.push('## Skipped and failed', '');
+    for (const s of skips) lines.push(`- skipped: ${s}`);
+    for (const f of failures) lines.push(`- FAILED: ${f}`);
+    lines.push('');
+  }
+  lines.push('## Notes', '');
+  for (const n of notes) lines.push(`- ${n}`);
+  lines.push('');
+  return lines.join('\n');
+}
