@@ -88,3 +88,24 @@ export const hang: FakeHandler = () => {};
 export const resetBeforeHeaders: FakeHandler = (req) => {
   req.socket.destroy();
 };
+
+/**
+ * Answers 200 with `chunks` as the body, one every `intervalMs` (the first at once when
+ * `firstAtOnce`), so a download stays in flight for a while. Stops when the client goes away.
+ */
+export function trickle(chunks: readonly Buffer[], intervalMs: number, options: { firstAtOnce?: boolean } = {}): FakeHandler {
+  const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length });
+    let i = 0;
+    if (options.firstAtOnce === true) res.write(chunks[i++]);
+    const timer = setInterval(() => {
+      res.write(chunks[i++]);
+      if (i === chunks.length) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, intervalMs);
+    res.on('close', () => clearInterval(timer));
+  };
+}

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startFakeUpstream, registryAnswer, type FakeHandler } from '../helpers/fake-upstream.js';
+import { startFakeUpstream, registryAnswer, trickle, type FakeHandler } from '../helpers/fake-upstream.js';
 import { httpGet, startCli, freePort, tempDir, type Teardown } from '../../helpers/cli-process.js';
 
 const BLOB = `/v2/library/x/blobs/sha256:${'3'.repeat(64)}`;
@@ -83,22 +83,7 @@ function tryConnect(port: number): Promise<string> {
 t.test('SIGTERM mid-download: the download completes whole, new connections are refused, exit 0', TIMEOUT, async (t) => {
   const chunks = Array.from({ length: 20 }, () => randomBytes(8 * 1024));
   const whole = Buffer.concat(chunks);
-  const timers = new Set<NodeJS.Timeout>();
-  t.teardown(() => timers.forEach((timer) => clearInterval(timer)));
-  const url = await upstream(t, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': whole.length });
-    let i = 0;
-    res.write(chunks[i++]);
-    const timer = setInterval(() => {
-      res.write(chunks[i++]);
-      if (i === chunks.length) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, 50);
-    timers.add(timer);
-    res.on('close', () => clearInterval(timer));
-  });
+  const url = await upstream(t, trickle(chunks, 50, { firstAtOnce: true }));
   const { proc, port } = await serve(t, url);
 
   const dl = download(`http://127.0.0.1:${port}${BLOB}`, 10_000);

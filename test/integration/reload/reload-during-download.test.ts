@@ -1,26 +1,17 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request, type IncomingMessage } from 'node:http';
-import { registryAnswer, registryStatus, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { registryAnswer, registryStatus, startFakeUpstream, trickle } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
 
 
 /** An upstream whose blob trickles out in 25 chunks, so a download is in flight for ~0.5 s. */
 async function tricklingUpstream() {
   const chunks = Array.from({ length: 25 }, (_, i) => Buffer.alloc(4096, i));
-  const upstream = await startFakeUpstream((req, res) => {
-    if (!req.url?.includes('/blobs/')) return registryAnswer('{"from":"a"}')(req, res);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 25 * 4096 });
-    let i = 0;
-    const timer = setInterval(() => {
-      res.write(chunks[i++]);
-      if (i === chunks.length) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, 20);
-    res.on('close', () => clearInterval(timer));
-  });
+  const blob = trickle(chunks, 20);
+  const upstream = await startFakeUpstream((req, res) =>
+    req.url?.includes('/blobs/') ? blob(req, res) : registryAnswer('{"from":"a"}')(req, res),
+  );
   const digest = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
   return { upstream, digest, path: `/v2/library/x/blobs/sha256:${digest}` };
 }

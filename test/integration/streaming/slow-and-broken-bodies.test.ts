@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { startFakeUpstream, trickle } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
 
 const BLOB = `/v2/library/x/blobs/sha256:${'2'.repeat(64)}`;
@@ -9,17 +9,7 @@ const BLOB = `/v2/library/x/blobs/sha256:${'2'.repeat(64)}`;
 t.test('a slow body streams through whole', async (t) => {
   const chunks = Array.from({ length: 8 }, () => randomBytes(16 * 1024));
   const digest = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
-  const slow = await startFakeUpstream((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 8 * 16 * 1024 });
-    let i = 0;
-    const timer = setInterval(() => {
-      res.write(chunks[i++]);
-      if (i === chunks.length) {
-        clearInterval(timer);
-        res.end();
-      }
-    }, 40);
-  });
+  const slow = await startFakeUpstream(trickle(chunks, 40));
   t.teardown(() => slow.close());
   const gw = await startGateway(upstreamsYaml([['slow', slow.url, 1]], ', timeouts: { idle: 2s }'));
   t.teardown(() => gw.close());
