@@ -154,6 +154,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const upstream = done.upstream ?? 'none';
         const registry = done.registry ?? 'none';
         metrics.requestCompleted(registry, upstream, method, done.kind, done.status);
+        // Checked first so that a quieter level does not pay for building the line.
+        if (!logger.isLevelEnabled('info')) return;
         logger.info(
           {
             method,
