@@ -31,10 +31,6 @@ export class Balancer<P extends BalancedPeer = BalancedPeer> implements HealthLi
     else this.#down.add(name);
   }
 
-  isUp(name: string): boolean {
-    return !this.#down.has(name);
-  }
-
   /** Next peer for a request that has already tried the peers named in `tried`. */
   pick(tried?: ReadonlySet<string>): P | undefined {
     const eligible = (peer: P): boolean => !this.#down.has(peer.name) && !(tried?.has(peer.name) ?? false);

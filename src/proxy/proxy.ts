@@ -106,13 +106,14 @@ export async function proxyRequest(request: AttemptRequest, client: ClientTarget
       onlyNotFound = false;
       if (err instanceof UpstreamAttemptError && err.afterHeaders) {
         // Bytes already sent were wrong: nothing can be appended to them.
-        const resumable: { status: number; range: PromisedRange } | undefined = err.reason === 'digest' ? undefined : phase.kind === 'resuming' ? phase : startResume(request, client);
+        let resumable: { status: number; range: PromisedRange } | undefined;
+        if (err.reason !== 'digest') resumable = phase.kind === 'resuming' ? phase : startResume(request, client);
         if (resumable === undefined) {
           if (err.reason === 'digest') fellOver(name, 'digest', describe(err));
           return { kind: 'broken', upstream: name, attempts: tried.size, bytes, error: err, failovers };
         }
         const from = resumable.range.start + bytes;
-        fellOver(name, err.reason === 'aborted' ? 'reset' : err.reason, `${describe(err)}; resuming at byte ${from} elsewhere`);
+        fellOver(name, attemptReason(err), `${describe(err)}; resuming at byte ${from} elsewhere`);
         phase = { kind: 'resuming', status: resumable.status, range: resumable.range, relayed: bytes, broken: err };
         attemptRequest = { ...request, headers: { ...request.headers, range: rangeHeader(from, resumable.range.end) } };
         target = continuationTarget(client, from, resumable.range.end);

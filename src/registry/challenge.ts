@@ -29,25 +29,17 @@ export function parseChallenges(header: string | readonly string[] | undefined):
 function parseOne(input: string): Challenge[] {
   const challenges: Challenge[] = [];
   let pos = 0;
-  const skipSpaces = (): void => {
-    SPACES.lastIndex = pos;
-    SPACES.exec(input);
-    pos = SPACES.lastIndex;
-  };
-  const token = (): string | undefined => {
-    TOKEN.lastIndex = pos;
-    const match = TOKEN.exec(input);
+  /** Consumes what the sticky `pattern` matches at the current position, if anything. */
+  const take = (pattern: RegExp): string | undefined => {
+    pattern.lastIndex = pos;
+    const match = pattern.exec(input);
     if (match === null) return undefined;
-    pos = TOKEN.lastIndex;
+    pos = pattern.lastIndex;
     return match[0];
   };
-  const bare = (): string | undefined => {
-    BARE_VALUE.lastIndex = pos;
-    const match = BARE_VALUE.exec(input);
-    if (match === null) return undefined;
-    pos = BARE_VALUE.lastIndex;
-    return match[0];
-  };
+  const skipSpaces = (): void => void take(SPACES);
+  const token = (): string | undefined => take(TOKEN);
+  const bare = (): string | undefined => take(BARE_VALUE);
   const quoted = (): string | undefined => {
     if (input[pos] !== '"') return undefined;
     let value = '';

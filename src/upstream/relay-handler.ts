@@ -60,10 +60,6 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     private readonly reject: (err: Error, afterHeaders: boolean) => void,
   ) {}
 
-  get relaying(): boolean {
-    return this.#relaying;
-  }
-
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.client.gone) controller.abort(new ClientGoneError());
