@@ -58,13 +58,17 @@ type Phase =
   | { readonly kind: 'fresh' }
   | { readonly kind: 'resuming'; readonly status: number; readonly range: PromisedRange; readonly relayed: number; readonly broken: UpstreamAttemptError };
 
+const FRESH: Phase = { kind: 'fresh' };
+
+// 5xx and 429 always move on; a 404 does when on404 says a mirror's miss is not the last word.
+const declinesFaults = (status: number): boolean => status >= 500 || status === 429;
+const declinesFaultsAndMisses = (status: number): boolean => status >= 500 || status === 429 || status === 404;
+/** A continuation must be exactly the range asked for. */
+const declinesAllButPartial = (status: number): boolean => status !== 206;
+
 export async function proxyRequest(request: AttemptRequest, client: ClientTarget, deps: ProxyDeps): Promise<ProxyResult> {
   const { group, failover, metrics } = deps;
   const registry = group.registry;
-  // 5xx and 429 always move on; a 404 does when on404 says a mirror's miss is not the last word.
-  const declinesFresh = failover.on404
-    ? (status: number) => status >= 500 || status === 429 || status === 404
-    : (status: number) => status >= 500 || status === 429;
   const tried = new Set<string>();
   const failovers: FailoverRecord[] = [];
   const fellOver = (upstream: string, reason: FailoverReason, detail: string): void => {
@@ -73,10 +77,10 @@ export async function proxyRequest(request: AttemptRequest, client: ClientTarget
   };
   let lastNotFound: { upstream: string; response: DeclinedResponse } | undefined;
   let onlyNotFound = true;
-  let phase: Phase = { kind: 'fresh' };
+  let phase: Phase = FRESH;
   let attemptRequest = request;
   let target: RelayTarget = client;
-  let declines = declinesFresh;
+  let declines = failover.on404 ? declinesFaultsAndMisses : declinesFaults;
 
   while (tried.size < failover.maxAttempts) {
     const upstream = group.pick(tried);
@@ -117,7 +121,7 @@ export async function proxyRequest(request: AttemptRequest, client: ClientTarget
         phase = { kind: 'resuming', status: resumable.status, range: resumable.range, relayed: bytes, broken: err };
         attemptRequest = { ...request, headers: { ...request.headers, range: rangeHeader(from, resumable.range.end) } };
         target = continuationTarget(client, from, resumable.range.end);
-        declines = (status: number) => status !== 206;
+        declines = declinesAllButPartial;
         continue;
       }
       fellOver(name, err instanceof BreakerOpenError ? 'breaker_open' : attemptReason(err), describe(err));

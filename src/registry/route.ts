@@ -92,14 +92,14 @@ export function parseRoute(pathname: string, search?: URLSearchParams): RouteRes
   return { ok: true, route: { kind: 'manifest', name, reference: target } };
 }
 
-/** The path below `/v2/` that this route asks an upstream for. */
-export function upstreamPath(route: Exclude<Route, { kind: 'ping' }>): string {
+/** The path below `/v2/` that this route asks an upstream for, under the upstream's `name` for the repository. */
+export function upstreamPath(route: Exclude<Route, { kind: 'ping' }>, name: string = route.name): string {
   switch (route.kind) {
     case 'manifest':
-      return `/v2/${route.name}/manifests/${route.reference}`;
+      return `/v2/${name}/manifests/${route.reference}`;
     case 'blob':
-      return `/v2/${route.name}/blobs/${route.digest}`;
+      return `/v2/${name}/blobs/${route.digest}`;
     case 'tags':
-      return `/v2/${route.name}/tags/list${route.query}`;
+      return `/v2/${name}/tags/list${route.query}`;
   }
 }

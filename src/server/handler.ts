@@ -27,7 +27,6 @@ export interface HandlerDeps {
 interface Answer {
   readonly status: number;
   readonly failovers?: readonly FailoverRecord[];
-  readonly registry?: string;
   readonly upstream?: string;
   readonly attempts?: number;
   readonly bytes?: number;
@@ -42,82 +41,113 @@ function verified(client: ClientTarget, method: 'GET' | 'HEAD', route: ProxiedRo
   return client;
 }
 
+/**
+ * The request path is written with plain callbacks and one promise (the proxy pipeline's):
+ * every async layer here costs a promise, a closure and a microtask per request, and this is
+ * the code every pull goes through.
+ */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { gateway, logger, metrics } = deps;
 
-  async function handleRegistry(req: IncomingMessage, res: ServerResponse, pathname: string, query: string): Promise<Answer & { kind: RouteKind | 'other' }> {
-    const method = req.method;
+  /** Counts and logs a registry request once its answer is complete (or cut). */
+  function completed(method: string, path: string, started: number, registry: string, kind: RouteKind | 'other', done: Answer): void {
+    const upstream = done.upstream ?? 'none';
+    metrics.requestCompleted(registry, upstream, method, kind, done.status);
+    // Checked first so that a quieter level does not pay for building the line.
+    if (!logger.isLevelEnabled('info')) return;
+    logger.info(
+      {
+        method,
+        registry,
+        path,
+        upstream,
+        attempts: done.attempts ?? 0,
+        status: done.status,
+        bytes: done.bytes ?? 0,
+        ms: Math.round(performance.now() - started),
+        ...(done.error === undefined ? {} : { error: done.error }),
+        ...(done.failovers === undefined || done.failovers.length === 0 ? {} : { failovers: done.failovers }),
+      },
+      'request',
+    );
+  }
+
+  function handleRegistry(req: IncomingMessage, res: ServerResponse, method: string, pathname: string, query: string, started: number): void {
     if (method !== 'GET' && method !== 'HEAD') {
-      return { kind: 'other', status: sendRegistryError(res, 'UNSUPPORTED', `method ${method} is not supported: mirrorgate is a pull-only mirror`, { allow: 'GET, HEAD' }) };
+      const status = sendRegistryError(res, 'UNSUPPORTED', `method ${method} is not supported: mirrorgate is a pull-only mirror`, { allow: 'GET, HEAD' });
+      completed(method, pathname, started, 'none', 'other', { status });
+      return;
     }
     const search = query === '' ? undefined : new URLSearchParams(query);
     const parsed = parseRoute(pathname, search);
-    if (!parsed.ok) return { kind: 'other', status: sendRegistryError(res, parsed.code, parsed.message) };
+    if (!parsed.ok) {
+      completed(method, pathname, started, 'none', 'other', { status: sendRegistryError(res, parsed.code, parsed.message) });
+      return;
+    }
     const route = parsed.route;
     if (route.kind === 'ping') {
       sendJson(res, 200, {});
-      return { kind: 'ping', status: 200 };
+      completed(method, pathname, started, 'none', 'ping', { status: 200 });
+      return;
     }
     const { config, registries } = gateway.current;
     const selection = registries.select(search?.get('ns') ?? null, req.headers.host);
     if (!selection.ok) {
       const message = `registry ${selection.unknown} is not served here; served: ${selection.served.join(', ')}`;
-      return { kind: route.kind, status: sendRegistryError(res, 'NAME_UNKNOWN', message) };
+      completed(method, pathname, started, 'none', route.kind, { status: sendRegistryError(res, 'NAME_UNKNOWN', message) });
+      return;
     }
-    const deps = { group: selection.group, failover: config.failover, metrics };
-    return { ...(await forward(req, res, method, route, deps, config.verifyDigests)), registry: selection.group.registry, kind: route.kind };
-  }
-
-  async function forward(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'HEAD', route: ProxiedRoute, deps: ProxyDeps, verifyDigests: boolean): Promise<Answer> {
+    const group = selection.group;
+    const registry = group.registry;
     const client = new ClientLink();
     const onClose = (): void => {
       if (!res.writableFinished) client.markGone();
     };
     res.once('close', onClose);
     metrics.inflight(1);
-    try {
-      const result = await proxyRequest(
-        { method, route, headers: upstreamRequestHeaders(req.headers), client },
-        verifyDigests ? verified(clientTarget(res), method, route) : clientTarget(res),
-        deps,
-      );
-      return answer(res, deps.group.registry, result);
-    } finally {
-      metrics.inflight(-1);
-      res.off('close', onClose);
-    }
-  }
-
-  function answer(res: ServerResponse, registry: string, result: ProxyResult): Answer {
-    return { ...respond(res, registry, result), failovers: result.failovers };
+    const target = config.verifyDigests ? verified(clientTarget(res), method, route) : clientTarget(res);
+    proxyRequest({ method, route, headers: upstreamRequestHeaders(req.headers), client }, target, { group, failover: config.failover, metrics }).then(
+      (result) => {
+        metrics.inflight(-1);
+        res.off('close', onClose);
+        completed(method, pathname, started, registry, route.kind, respond(res, registry, result));
+      },
+      (err: unknown) => {
+        metrics.inflight(-1);
+        res.off('close', onClose);
+        fail(res, err, method, pathname);
+      },
+    );
   }
 
   function respond(res: ServerResponse, registry: string, result: ProxyResult): Answer {
+    const failovers = result.failovers;
     switch (result.kind) {
       case 'relayed':
         metrics.responseBytes(registry, result.upstream, result.bytes);
-        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: result.status };
+        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: result.status, failovers };
       case 'answer':
-        return { upstream: result.upstream, attempts: result.attempts, status: sendCaptured(res, result.response) };
+        return { upstream: result.upstream, attempts: result.attempts, status: sendCaptured(res, result.response), failovers };
       case 'unavailable':
         return {
           attempts: result.attempts,
           status: sendRegistryError(res, 'UNAVAILABLE', undefined, { 'retry-after': UNAVAILABLE_RETRY_AFTER }),
+          failovers,
         };
       case 'broken':
         // Headers are out: the only honest signal left is a cut connection (the client sees a
         // short body and retries).
         res.destroy(result.error);
         metrics.responseBytes(registry, result.upstream, result.bytes);
-        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: res.statusCode, error: result.error.message };
+        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: res.statusCode, error: result.error.message, failovers };
       case 'client-gone':
         metrics.responseBytes(registry, result.upstream, result.bytes);
         // 499 as nginx logs it: the client closed the connection before the answer was complete.
-        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: 499 };
+        return { upstream: result.upstream, attempts: result.attempts, bytes: result.bytes, status: 499, failovers };
     }
   }
 
-  async function handleLocal(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<number> {
+  async function handleLocal(res: ServerResponse, pathname: string): Promise<number> {
     if (pathname === '/healthz') {
       sendText(res, 200, 'text/plain', 'ok\n');
       return 200;
@@ -139,41 +169,20 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
-    const query = q === -1 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
     if (!pathname.startsWith('/v2')) {
-      handleLocal(req, res, pathname).then(
+      handleLocal(res, pathname).then(
         (status) => logger.debug({ method, path: pathname, status }, 'local request'),
         (err: unknown) => fail(res, err, method, pathname),
       );
       return;
     }
-    handleRegistry(req, res, pathname, query).then(
-      (done) => {
-        const upstream = done.upstream ?? 'none';
-        const registry = done.registry ?? 'none';
-        metrics.requestCompleted(registry, upstream, method, done.kind, done.status);
-        // Checked first so that a quieter level does not pay for building the line.
-        if (!logger.isLevelEnabled('info')) return;
-        logger.info(
-          {
-            method,
-            registry,
-            path: pathname,
-            upstream,
-            attempts: done.attempts ?? 0,
-            status: done.status,
-            bytes: done.bytes ?? 0,
-            ms: Math.round(performance.now() - started),
-            ...(done.error === undefined ? {} : { error: done.error }),
-            ...(done.failovers === undefined || done.failovers.length === 0 ? {} : { failovers: done.failovers }),
-          },
-          'request',
-        );
-      },
-      (err: unknown) => fail(res, err, method, pathname),
-    );
+    try {
+      handleRegistry(req, res, method, pathname, q === -1 ? '' : url.slice(q + 1), started);
+    } catch (err) {
+      fail(res, err, method, pathname);
+    }
   };
 
   /** A bug, not an upstream failure: answer 500 if we still can, and log it. */

@@ -13,8 +13,8 @@
 import type { Dispatcher } from 'undici';
 import type { RedirectConfig } from '../config/types.js';
 import { redirectTargetProblem } from './address-guard.js';
-import { relay, type RelayOptions } from './dispatch.js';
-import type { DeclinedResponse, RelayOutcome } from './relay-handler.js';
+import { relay } from './dispatch.js';
+import type { DeclinedResponse, RelayOptions, RelayOutcome } from './relay-handler.js';
 
 export const MAX_HOPS = 5;
 

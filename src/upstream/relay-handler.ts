@@ -8,7 +8,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ClientLink } from './client-link.js';
-import { ClientGoneError } from './errors.js';
+import { ClientGoneError, UpstreamAttemptError, failureReason } from './errors.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -21,6 +21,18 @@ export interface RelayTarget {
   onceDrain(resume: () => void): void;
   /** The body is complete. Throws when it must not be completed for the client (bad digest). */
   end(): void;
+}
+
+/** How one upstream request is relayed: where to, which answers to decline, whom to cancel for. */
+export interface RelayOptions {
+  /** The upstream's name, for errors. */
+  readonly upstream: string;
+  readonly target: RelayTarget;
+  /** Statuses for which the proxy would rather try another upstream. */
+  readonly declines: (status: number) => boolean;
+  readonly client: ClientLink;
+  /** Time from dispatch to response headers, in seconds. */
+  readonly onHeaders?: (seconds: number) => void;
 }
 
 /** A response the gateway did not relay because the proxy wants the next upstream instead. */
@@ -49,16 +61,18 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   readonly #resume = (): void => this.#controller?.resume();
   readonly #onAbort = (): void => this.#controller?.abort(new ClientGoneError());
 
+  readonly #started = performance.now();
+  readonly target: RelayTarget;
+  readonly client: ClientLink;
+
   constructor(
-    private readonly target: RelayTarget,
-    /** Statuses for which the proxy would rather try another upstream. */
-    private readonly declines: (status: number) => boolean,
-    private readonly client: ClientLink,
-    /** Called when response headers arrive (for the time-to-headers metric). */
-    private readonly headersArrived: () => void,
+    private readonly options: RelayOptions,
     private readonly resolve: (outcome: RelayOutcome) => void,
-    private readonly reject: (err: Error, afterHeaders: boolean) => void,
-  ) {}
+    private readonly reject: (err: UpstreamAttemptError) => void,
+  ) {
+    this.target = options.target;
+    this.client = options.client;
+  }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -67,9 +81,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: UpstreamHeaders): void {
-    this.headersArrived();
+    this.options.onHeaders?.((performance.now() - this.#started) / 1000);
     this.#status = status;
-    if (this.declines(status)) {
+    if (this.options.declines(status)) {
       this.#declined = { status, headers, chunks: [], size: 0 };
       return;
     }
@@ -116,7 +130,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.target.end();
     } catch (err) {
       // The target found the whole body unacceptable (a digest mismatch): a failure after headers.
-      this.reject(err as Error, true);
+      this.#fail(err as Error, true);
       return;
     }
     this.resolve({ kind: 'relayed', status: this.#status, bytes: this.#bytes });
@@ -130,10 +144,10 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.resolve({ kind: 'declined', response: { status: declined.status, headers: declined.headers, body: Buffer.alloc(0) } });
       return;
     }
-    this.reject(err, this.#relaying);
+    this.#fail(err, this.#relaying);
   }
 
-  get bytes(): number {
-    return this.#bytes;
+  #fail(err: Error, afterHeaders: boolean): void {
+    this.reject(new UpstreamAttemptError(this.options.upstream, failureReason(err), afterHeaders, this.#bytes, { cause: err }));
   }
 }

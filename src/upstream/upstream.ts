@@ -19,7 +19,8 @@ import { relay } from './dispatch.js';
 import { UpstreamAttemptError, isFaultStatus } from './errors.js';
 import { HeadDispatcher } from './head-dispatcher.js';
 import { RedirectError, followRedirects, isRedirect, rewriteLocation } from './redirects.js';
-import type { DeclinedResponse, RelayOutcome, RelayTarget } from './relay-handler.js';
+import type { RelayDispatcher } from './head-dispatcher.js';
+import type { DeclinedResponse, RelayOptions, RelayOutcome, RelayTarget } from './relay-handler.js';
 import { retryAfterMs } from './retry-after.js';
 
 export type ProxiedRoute = Exclude<Route, { kind: 'ping' }>;
@@ -66,7 +67,8 @@ export class Upstream {
   readonly config: UpstreamConfig;
   readonly key: string;
   readonly #base: URL;
-  readonly #basePath: string;
+  /** The url's path without its trailing slash, put before every `/v2/...` path. */
+  readonly basePath: string;
   readonly #pool: Pool;
   /** HEADs go here: undici closes the connection after each HEAD (see head-dispatcher.ts). */
   readonly #heads: HeadDispatcher;
@@ -87,7 +89,7 @@ export class Upstream {
     this.config = config;
     this.key = connectionKey(config);
     this.#base = new URL(config.url);
-    this.#basePath = this.#base.pathname.replace(/\/$/, '');
+    this.basePath = this.#base.pathname.replace(/\/$/, '');
     const tls = {
       rejectUnauthorized: !config.tls.insecureSkipVerify,
       // Node's `ca` replaces the trusted roots; `tls.ca` is meant to add to them.
@@ -144,55 +146,63 @@ export class Upstream {
    * with UpstreamAttemptError on a network failure, timeout or refused auth/redirect, or with
    * BreakerOpenError.
    */
-  async attempt(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
-    try {
-      return await this.#breaker.run(async () => {
-        const outcome = await this.#exchange(request, target, hooks);
-        if (outcome.kind === 'declined' && isFaultStatus(outcome.response.status)) throw new FaultStatusError(outcome);
-        return outcome;
-      });
-    } catch (err) {
-      if (!(err instanceof FaultStatusError)) throw err;
-      const { response } = err.outcome as { response: DeclinedResponse };
-      // A rate limit keeps the upstream out of rotation for as long as it asked (at least).
-      if (response.status === 429) this.#breaker.holdOpen(retryAfterMs(response.headers['retry-after']));
-      return err.outcome;
-    }
+  attempt(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
+    return this.#breaker.run(() => this.#exchange(request, target, hooks).then(throwOnFaultStatus)).catch(this.#faultStatusOutcome);
   }
 
-  async #exchange(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
-    const name = upstreamName(request.route.name, this.config);
-    const path = this.#basePath + upstreamPath({ ...request.route, name });
-    const scope = `repository:${name}:pull`;
-    const follow = this.config.redirects.mode === 'follow';
-    // 401s and redirects are handled here; the rest is the proxy's call.
-    const declines = (status: number): boolean => status === 401 || isRedirect(status) || hooks.declines(status);
-    const options = { upstream: this.name, target, declines, client: request.client, onHeaders: hooks.onHeaders };
+  /** A declined 5xx/429 was a failure for the breaker; for the proxy it is an outcome. */
+  readonly #faultStatusOutcome = (err: unknown): AttemptOutcome => {
+    if (!(err instanceof FaultStatusError)) throw err;
+    const { response } = err.outcome as { response: DeclinedResponse };
+    // A rate limit keeps the upstream out of rotation for as long as it asked (at least).
+    if (response.status === 429) this.#breaker.holdOpen(retryAfterMs(response.headers['retry-after']));
+    return err.outcome;
+  };
 
-    let authorization = this.#auth.preemptive(scope);
-    const send = (auth: string | undefined): Promise<RelayOutcome> =>
-      relay(request.method === 'HEAD' ? this.#heads : this.#pool, { method: request.method, path, headers: withAuthorization(request.headers, auth) }, options);
-    let outcome = await send(authorization);
+  /**
+   * The common case (a cached or no token, an answer that is neither a challenge nor a
+   * redirect) costs one relay and no more: the rest is in #afterFirstAnswer.
+   */
+  #exchange(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
+    const exchange = new Exchange(this, request, target, hooks);
+    return exchange.send(exchange.authorization).then((outcome) =>
+      outcome.kind === 'declined' && (outcome.response.status === 401 || isRedirect(outcome.response.status)) ? this.#afterFirstAnswer(exchange, outcome) : outcome,
+    );
+  }
+
+  /** Answers a 401 challenge once, then follows or passes on a redirect. */
+  async #afterFirstAnswer(exchange: Exchange, first: RelayOutcome): Promise<AttemptOutcome> {
+    let outcome = first;
     if (outcome.kind === 'declined' && outcome.response.status === 401) {
-      authorization = await this.#auth
-        .answer(outcome.response.headers['www-authenticate'], scope, authorization)
+      exchange.authorization = await this.#auth
+        .answer(outcome.response.headers['www-authenticate'], exchange.scope, exchange.authorization)
         .catch((err: unknown) => this.#fail('auth', err));
-      outcome = await send(authorization);
+      outcome = await exchange.send(exchange.authorization);
       if (outcome.kind === 'declined' && outcome.response.status === 401) {
         this.#fail('auth', new AuthenticationError('upstream rejected a fresh token'));
       }
     }
     if (outcome.kind !== 'declined' || !isRedirect(outcome.response.status)) return outcome;
 
-    const from = new URL(path, this.#base);
-    if (!follow) {
+    const from = new URL(exchange.path, this.#base);
+    if (this.config.redirects.mode !== 'follow') {
       const location = rewriteLocation(String(outcome.response.headers['location'] ?? ''), from, this.#base, (p) => this.#clientPath(p));
       return { kind: 'answer', response: { ...outcome.response, headers: { ...outcome.response.headers, location } } };
     }
-    const headers = withAuthorization(request.headers, authorization);
-    return followRedirects(this.#offsite, this.config.redirects, this.#allowedHosts, outcome.response, { method: request.method, from, headers }, options).catch(
+    const { request } = exchange;
+    const headers = withAuthorization(request.headers, exchange.authorization);
+    return followRedirects(this.#offsite, this.config.redirects, this.#allowedHosts, outcome.response, { method: request.method, from, headers }, exchange.options).catch(
       (err: unknown) => (err instanceof RedirectError ? this.#fail('redirect', err) : Promise.reject(err)),
     );
+  }
+
+  /** Where an attempt's request goes: HEADs to their keep-alive dispatcher, the rest to the pool. */
+  dispatcherFor(method: 'GET' | 'HEAD'): RelayDispatcher {
+    return method === 'HEAD' ? this.#heads : this.#pool;
+  }
+
+  preemptiveAuthorization(scope: string): string | undefined {
+    return this.#auth.preemptive(scope);
   }
 
   /** Undoes repositoryPrefix on a same-origin redirect path, so the client can ask mirrorgate for it. */
@@ -217,6 +227,44 @@ export class Upstream {
     this.#heads.destroy();
     await Promise.all([this.#pool.destroy(), this.#offsite.destroy(), this.#realms.destroy()]);
   }
+}
+
+/**
+ * One attempt's request as it goes to this upstream: path, scope and token, and the relay
+ * options that stay the same for the retry after a challenge and for the redirect hops.
+ */
+class Exchange {
+  readonly path: string;
+  readonly scope: string;
+  readonly options: RelayOptions;
+  authorization: string | undefined;
+
+  constructor(
+    private readonly upstream: Upstream,
+    readonly request: AttemptRequest,
+    target: RelayTarget,
+    hooks: AttemptHooks,
+  ) {
+    const route = request.route;
+    const name = upstreamName(route.name, upstream.config);
+    this.path = upstream.basePath + upstreamPath(route, name);
+    this.scope = `repository:${name}:pull`;
+    // 401s and redirects are the upstream's to handle; the rest is the proxy's call.
+    const declines = (status: number): boolean => status === 401 || isRedirect(status) || hooks.declines(status);
+    this.options = { upstream: upstream.name, target, declines, client: request.client, onHeaders: hooks.onHeaders };
+    this.authorization = upstream.preemptiveAuthorization(this.scope);
+  }
+
+  send(authorization: string | undefined): Promise<RelayOutcome> {
+    const { method, headers } = this.request;
+    return relay(this.upstream.dispatcherFor(method), { method, path: this.path, headers: withAuthorization(headers, authorization) }, this.options);
+  }
+}
+
+/** Thrown inside the breaker for a declined 5xx/429 so that it counts as a failure. */
+function throwOnFaultStatus(outcome: AttemptOutcome): AttemptOutcome {
+  if (outcome.kind === 'declined' && isFaultStatus(outcome.response.status)) throw new FaultStatusError(outcome);
+  return outcome;
 }
 
 function withAuthorization(headers: Record<string, string>, authorization: string | undefined): Record<string, string> {
