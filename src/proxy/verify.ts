@@ -5,6 +5,7 @@
  * connection (and retries) instead of a complete response with wrong content.
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
+import type { UpstreamHeaders } from '../upstream/relay-handler.js';
 import type { ClientTarget } from './client-target.js';
 
 export class DigestMismatchError extends Error {
@@ -21,33 +22,71 @@ const SUPPORTED = new Set(['sha256', 'sha512'].filter((algorithm) => getHashes()
 export function verifyingTarget(client: ClientTarget, digest: string): ClientTarget {
   const colon = digest.indexOf(':');
   const algorithm = digest.slice(0, colon);
-  const expected = digest.slice(colon + 1);
   if (!SUPPORTED.has(algorithm)) return client;
-  let hash: Hash | undefined;
-  let held: Buffer | undefined;
-  return {
-    get started() {
-      return client.started;
-    },
-    start(status, headers) {
-      client.start(status, headers);
-      if (status === 200) hash = createHash(algorithm);
-    },
-    write(chunk) {
-      if (hash === undefined) return client.write(chunk);
-      hash.update(chunk);
-      const previous = held;
-      held = chunk;
-      return previous === undefined ? true : client.write(previous);
-    },
-    onceDrain: (resume) => client.onceDrain(resume),
-    end() {
-      if (hash !== undefined) {
-        const actual = hash.digest('hex');
-        if (actual !== expected) throw new DigestMismatchError(`content does not match ${algorithm}:${expected.slice(0, 12)}…: got ${actual.slice(0, 12)}…`);
-        if (held !== undefined) client.write(held);
+  return new VerifyingTarget(client, algorithm, digest.slice(colon + 1));
+}
+
+/**
+ * What is held back is only the chunk that completes the body when the upstream announced its
+ * length, so a paused slow reader costs no extra chunk of memory; without a Content-Length
+ * every chunk waits for the next one (the last is not known until the end).
+ */
+class VerifyingTarget implements ClientTarget {
+  #hash: Hash | undefined;
+  #length: number | undefined;
+  #received = 0;
+  #held: Buffer | undefined;
+
+  constructor(
+    private readonly client: ClientTarget,
+    private readonly algorithm: string,
+    private readonly expected: string,
+  ) {}
+
+  get started(): ClientTarget['started'] {
+    return this.client.started;
+  }
+
+  start(status: number, headers: UpstreamHeaders): void {
+    this.client.start(status, headers);
+    if (status !== 200) return;
+    this.#hash = createHash(this.algorithm);
+    this.#length = contentLength(headers);
+  }
+
+  write(chunk: Buffer): boolean {
+    const hash = this.#hash;
+    if (hash === undefined) return this.client.write(chunk);
+    hash.update(chunk);
+    this.#received += chunk.length;
+    if (this.#length !== undefined) {
+      if (this.#received < this.#length) return this.client.write(chunk);
+      this.#held = chunk;
+      return true;
+    }
+    const previous = this.#held;
+    this.#held = chunk;
+    return previous === undefined ? true : this.client.write(previous);
+  }
+
+  onceDrain(resume: () => void): void {
+    this.client.onceDrain(resume);
+  }
+
+  end(): void {
+    if (this.#hash !== undefined) {
+      const actual = this.#hash.digest('hex');
+      if (actual !== this.expected) {
+        throw new DigestMismatchError(`content does not match ${this.algorithm}:${this.expected.slice(0, 12)}…: got ${actual.slice(0, 12)}…`);
       }
-      client.end();
-    },
-  };
+      if (this.#held !== undefined) this.client.write(this.#held);
+    }
+    this.client.end();
+  }
+}
+
+function contentLength(headers: UpstreamHeaders): number | undefined {
+  const value = headers['content-length'];
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
 }
