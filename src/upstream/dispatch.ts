@@ -1,9 +1,14 @@
 /**
- * Sends one HTTP request through a dispatcher (the upstream's undici Pool, its keep-alive HEAD
- * dispatcher, or the Agent used for CDN hops) with a RelayHandler, as a promise of the outcome.
+ * Sends one HTTP request through an undici dispatcher (the upstream's Pool, or the Agent used
+ * for CDN hops) with a RelayHandler, as a promise of the outcome.
  */
-import type { RelayDispatcher } from './head-dispatcher.js';
+import type { Dispatcher } from 'undici';
 import { RelayHandler, type RelayOptions, type RelayOutcome } from './relay-handler.js';
+
+/** The part of undici's Dispatcher that relay() uses. */
+export interface RelayDispatcher {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+}
 
 export interface RelayRequest {
   /** Set for an Agent (which serves many origins); a Pool has its own. */
@@ -13,8 +18,16 @@ export interface RelayRequest {
   readonly headers: Record<string, string>;
 }
 
+/**
+ * undici closes the connection after every HEAD unless told otherwise (`reset: false`): it
+ * guards against servers that send a body anyway (undici issue #258). Registries answer HEAD
+ * with headers only, and containerd sends a HEAD before every manifest GET, so closing would
+ * cost a TCP (and TLS) handshake per HEAD. With `reset: false` undici keeps the connection
+ * whenever the response could be framed without reading to the end (a Content-Length, as every
+ * registry sends, or chunked); a response that can't be is still closed after.
+ */
 export function relay(dispatcher: RelayDispatcher, request: RelayRequest, options: RelayOptions): Promise<RelayOutcome> {
   return new Promise<RelayOutcome>((resolve, reject) => {
-    dispatcher.dispatch(request, new RelayHandler(options, resolve, reject));
+    dispatcher.dispatch({ ...request, reset: false }, new RelayHandler(options, resolve, reject));
   });
 }

@@ -17,9 +17,7 @@ import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breake
 import type { ClientLink } from './client-link.js';
 import { relay } from './dispatch.js';
 import { UpstreamAttemptError, isFaultStatus } from './errors.js';
-import { HeadDispatcher } from './head-dispatcher.js';
 import { RedirectError, followRedirects, isRedirect, rewriteLocation } from './redirects.js';
-import type { RelayDispatcher } from './head-dispatcher.js';
 import type { DeclinedResponse, RelayOptions, RelayOutcome, RelayTarget } from './relay-handler.js';
 import { retryAfterMs } from './retry-after.js';
 
@@ -70,8 +68,6 @@ export class Upstream {
   /** The url's path without its trailing slash, put before every `/v2/...` path. */
   readonly basePath: string;
   readonly #pool: Pool;
-  /** HEADs go here: undici closes the connection after each HEAD (see head-dispatcher.ts). */
-  readonly #heads: HeadDispatcher;
   /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
   readonly #offsite: Agent;
   /**
@@ -104,12 +100,6 @@ export class Upstream {
       connections: config.maxConnections,
       ...timeouts,
       connect: { timeout: config.timeouts.connectMs, ...tls },
-    });
-    this.#heads = new HeadDispatcher(this.#base.origin, {
-      maxSockets: config.maxConnections,
-      timeoutMs: config.timeouts.connectMs + config.timeouts.headersMs,
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
     });
     this.#allowedHosts = new Set(config.redirects.allowHosts);
     this.#offsite = new Agent({
@@ -196,9 +186,9 @@ export class Upstream {
     );
   }
 
-  /** Where an attempt's request goes: HEADs to their keep-alive dispatcher, the rest to the pool. */
-  dispatcherFor(method: 'GET' | 'HEAD'): RelayDispatcher {
-    return method === 'HEAD' ? this.#heads : this.#pool;
+  /** Where an attempt's requests go: the upstream's keep-alive pool. */
+  get pool(): Pool {
+    return this.#pool;
   }
 
   preemptiveAuthorization(scope: string): string | undefined {
@@ -218,13 +208,12 @@ export class Upstream {
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
     this.#breaker.shutdown();
-    await Promise.all([this.#pool.close(), this.#heads.close(), this.#offsite.close(), this.#realms.close()]);
+    await Promise.all([this.#pool.close(), this.#offsite.close(), this.#realms.close()]);
   }
 
   /** Cuts every connection now (shutdown after the drain timeout). */
   async destroy(): Promise<void> {
     this.#breaker.shutdown();
-    this.#heads.destroy();
     await Promise.all([this.#pool.destroy(), this.#offsite.destroy(), this.#realms.destroy()]);
   }
 }
@@ -257,7 +246,7 @@ class Exchange {
 
   send(authorization: string | undefined): Promise<RelayOutcome> {
     const { method, headers } = this.request;
-    return relay(this.upstream.dispatcherFor(method), { method, path: this.path, headers: withAuthorization(headers, authorization) }, this.options);
+    return relay(this.upstream.pool, { method, path: this.path, headers: withAuthorization(headers, authorization) }, this.options);
   }
 }
 

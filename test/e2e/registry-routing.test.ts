@@ -15,6 +15,7 @@ import { httpGet, type HttpResponse } from './helpers/http.js';
 import { startRegistry, type RunningRegistry } from './helpers/registry.js';
 import { describeSkopeoResult, pullImage, pushImage, verifyOciLayout } from './helpers/skopeo.js';
 import { e2eSuite } from './helpers/suite.js';
+import { socketsTo } from './helpers/tcp-sockets.js';
 
 /** The image only the ghcr registry holds. */
 const GHCR_NAME = 'mirrorgate/tool';
@@ -105,6 +106,19 @@ log: { level: info }
     t.equal(hubByNs.headers['docker-content-digest'], images.alpine.manifestDigest);
 
     t.ok((await g.metric('mirrorgate_requests_total', { registry: 'ghcr.io', upstream: 'ghcr-mirror' })) >= 5, 'requests counted under registry="ghcr.io"');
+  });
+
+  await t.test('HEADs to the real registry reuse one kept-alive connection', async (t) => {
+    // The Go registry sends no `Connection: keep-alive` header; undici by default closes after
+    // every HEAD, which would leave one TIME_WAIT socket per HEAD here.
+    const port = Number(new URL(ghcr.url).port);
+    const before = socketsTo(port);
+    for (let i = 0; i < 20; i++) {
+      const head = await get(`${tool}?ns=ghcr.io`, { method: 'HEAD' });
+      t.equal(head.status, 200);
+    }
+    const opened = socketsTo(port) - before;
+    t.ok(opened <= 1, `20 HEADs opened ${opened} new upstream connection(s)`);
   });
 
   await t.test(`Host: ${ALIAS} routes to the ghcr registry`, async (t) => {
