@@ -18,7 +18,7 @@
  *   --slow-count=N          slow readers (default 500); --slow-rate=BYTES/s each (default 32768)
  *   --slow-hold=S           seconds the slow readers read before hanging up (default 5, quick 3)
  *   --rss-requests=N        manifest GETs for the mirrorgate RSS long run (default 1000000, quick 50000)
- *   --rss-max-seconds=S     time bound of that run (default 80, quick 15)
+ *   --rss-max-seconds=S     time bound of that run (default 150, quick 15)
  *   --log-level=L           mirrorgate log level (default warn)
  *   --max-connections=N     mirrorgate maxConnections per upstream (default 1024)
  *   --no-pin                do not pin peers to CPU 1 and load generators/upstream to CPU 0
@@ -92,7 +92,7 @@ const opts = {
   slowHold: num('slow-hold', 5, 3),
   slowAfter: 5,
   rssRequests: Math.round(num('rss-requests', 1_000_000, 50_000)),
-  rssMaxSeconds: num('rss-max-seconds', 80, 15),
+  rssMaxSeconds: num('rss-max-seconds', 150, 15),
 };
 const list = (v, all, what) => {
   if (v === undefined) return undefined;
