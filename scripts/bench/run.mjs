@@ -7,6 +7,7 @@
  * flags:
  *   --quick                 1 repetition, short durations (smoke run)
  *   --only=a,b              peers: mirrorgate,nginx,nginx-buf,haproxy,http-proxy,direct
+ *                           (and mirrorgate-noverify, only when named here)
  *   --workloads=a,b         manifest-get,manifest-head,blob4k,blob1m,big-1,big-8,fleet,slow500,rss-long
  *                           (default: all but blob1m)
  *   --out=FILE              markdown report (default scripts/bench/results.md; raw JSON beside it)
@@ -32,7 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateRegistryTree, upstreamNginxConf } from './fixtures.mjs';
-import { PEER_IDS, PEER_LABELS, startPeer } from './peers.mjs';
+import { OPTIONAL_PEER_IDS, PEER_IDS, PEER_LABELS, startPeer } from './peers.mjs';
 import { CLK_TCK, childPids, cpuLineTicks, userTicks, freePort, pinningEnabled, run, setPinning, start, stop, stopAll, waitHttp } from './procs.mjs';
 import { renderReport } from './report.mjs';
 import { DEFAULT_WORKLOADS, RUNNERS, WORKLOADS, preflight, rssLongRun, skipReason, waitServing } from './workloads.mjs';
@@ -100,7 +101,7 @@ const list = (v, all, what) => {
   for (const i of items) if (!all.includes(i)) throw new Error(`unknown ${what} "${i}"; known: ${all.join(', ')}`);
   return items;
 };
-const peerIds = list(flags.only, PEER_IDS, 'peer') ?? PEER_IDS;
+const peerIds = list(flags.only, [...PEER_IDS, ...OPTIONAL_PEER_IDS], 'peer') ?? PEER_IDS;
 const allWorkloads = [...Object.keys(WORKLOADS), 'rss-long'];
 const workloads = list(flags.workloads, allWorkloads, 'workload') ?? [...DEFAULT_WORKLOADS, 'rss-long'];
 const repeated = Object.keys(WORKLOADS).filter((w) => workloads.includes(w));
@@ -166,7 +167,7 @@ async function main() {
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'unknown';
   const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length;
   const built = `commit ${commit}${dirty ? ` + ${dirty} modified file(s) under src/` : ''}`;
-  if (!flags['no-build'] && peerIds.includes('mirrorgate')) {
+  if (!flags['no-build'] && peerIds.some((id) => id.startsWith('mirrorgate'))) {
     log('building mirrorgate (npm run build)…');
     const b = await run('build', ['npm', 'run', 'build'], { cwd: repoRoot, timeoutMs: 300_000 });
     if (b.code !== 0) throw new Error(`npm run build failed:\n${b.stdout}\n${b.stderr}`);
