@@ -99,18 +99,24 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     const group = selection.group;
     const registry = group.registry;
+    const target = config.verifyDigests ? verified(clientTarget(res), method, route) : clientTarget(res);
+    const headers = upstreamRequestHeaders(req.headers);
     const client = new ClientLink();
     const onClose = (): void => {
       if (!res.writableFinished) client.markGone();
     };
+    // From here on, both outcomes below undo these two.
     res.once('close', onClose);
     metrics.inflight(1);
-    const target = config.verifyDigests ? verified(clientTarget(res), method, route) : clientTarget(res);
-    proxyRequest({ method, route, headers: upstreamRequestHeaders(req.headers), client }, target, { group, failover: config.failover, metrics }).then(
+    proxyRequest({ method, route, headers, client }, target, { group, failover: config.failover, metrics }).then(
       (result) => {
         metrics.inflight(-1);
         res.off('close', onClose);
-        completed(method, pathname, started, registry, route.kind, respond(res, registry, result));
+        try {
+          completed(method, pathname, started, registry, route.kind, respond(res, registry, result));
+        } catch (err) {
+          fail(res, err, method, pathname);
+        }
       },
       (err: unknown) => {
         metrics.inflight(-1);

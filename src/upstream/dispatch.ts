@@ -24,7 +24,8 @@ export interface RelayRequest {
  * with headers only, and containerd sends a HEAD before every manifest GET, so closing would
  * cost a TCP (and TLS) handshake per HEAD. With `reset: false` undici keeps the connection
  * whenever the response could be framed without reading to the end (a Content-Length, as every
- * registry sends, or chunked); a response that can't be is still closed after. A server that
+ * registry sends, or chunked) or says `Connection: keep-alive`; any other is still closed
+ * after. A server that
  * did send a body after a HEAD would break the next response on that connection: that attempt
  * fails like a reset, counts against the upstream and fails over.
  */

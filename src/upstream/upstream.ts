@@ -154,7 +154,14 @@ export class Upstream {
    * redirect) costs one relay and no more: the rest is in #afterFirstAnswer.
    */
   #exchange(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
-    const exchange = new Exchange(this, request, target, hooks);
+    let exchange: Exchange;
+    try {
+      exchange = new Exchange(this, request, target, hooks);
+    } catch (err) {
+      // Rejected, not thrown: a throw inside opossum's fire() reopens a half-open breaker before
+      // run() has reported the trial, and the state gauge would stay at half-open.
+      return Promise.reject(err);
+    }
     return exchange.send(exchange.authorization).then((outcome) =>
       outcome.kind === 'declined' && (outcome.response.status === 401 || isRedirect(outcome.response.status)) ? this.#afterFirstAnswer(exchange, outcome) : outcome,
     );
