@@ -47,6 +47,11 @@ export function continuationTarget(client: RelayTarget, from: number, end: numbe
       if (status !== 206 || match === null || Number(match[1]) !== from || Number(match[2]) !== end) {
         throw new ResumeMismatchError(`expected 206 for bytes ${from}-${end}, got ${status} ${header(headers, 'content-range') ?? ''}`.trim());
       }
+      // A body longer than its range would run past what the client was promised.
+      const length = header(headers, 'content-length');
+      if (length !== undefined && Number(length) !== end - from + 1) {
+        throw new ResumeMismatchError(`206 for bytes ${from}-${end} with Content-Length ${length}`);
+      }
     },
     write: (chunk) => client.write(chunk),
     onceDrain: (resume) => client.onceDrain(resume),
