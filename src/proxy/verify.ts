@@ -7,6 +7,7 @@
 import { createHash, getHashes, type Hash } from 'node:crypto';
 import type { UpstreamHeaders } from '../upstream/relay-handler.js';
 import type { ClientTarget } from './client-target.js';
+import { promisedRange } from './resume.js';
 
 export class DigestMismatchError extends Error {
   readonly code = 'DIGEST_MISMATCH';
@@ -51,7 +52,9 @@ class VerifyingTarget implements ClientTarget {
     this.client.start(status, headers);
     if (status !== 200) return;
     this.#hash = createHash(this.algorithm);
-    this.#length = contentLength(headers);
+    // A 200's promised range is the whole body: 0 .. Content-Length − 1.
+    const promised = promisedRange(status, headers);
+    this.#length = promised === undefined ? undefined : promised.end + 1;
   }
 
   write(chunk: Buffer): boolean {
@@ -83,10 +86,4 @@ class VerifyingTarget implements ClientTarget {
     }
     this.client.end();
   }
-}
-
-function contentLength(headers: UpstreamHeaders): number | undefined {
-  const value = headers['content-length'];
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
 }

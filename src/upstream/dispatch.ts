@@ -5,11 +5,6 @@
 import type { Dispatcher } from 'undici';
 import { RelayHandler, type RelayOptions, type RelayOutcome } from './relay-handler.js';
 
-/** The part of undici's Dispatcher that relay() uses. */
-export interface RelayDispatcher {
-  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
-}
-
 export interface RelayRequest {
   /** Set for an Agent (which serves many origins); a Pool has its own. */
   readonly origin?: string;
@@ -25,11 +20,10 @@ export interface RelayRequest {
  * cost a TCP (and TLS) handshake per HEAD. With `reset: false` undici keeps the connection
  * whenever the response could be framed without reading to the end (a Content-Length, as every
  * registry sends, or chunked) or says `Connection: keep-alive`; any other is still closed
- * after. A server that
- * did send a body after a HEAD would break the next response on that connection: that attempt
- * fails like a reset, counts against the upstream and fails over.
+ * after. A server that did send a body after a HEAD would break the next response on that
+ * connection: that attempt fails like a reset, counts against the upstream and fails over.
  */
-export function relay(dispatcher: RelayDispatcher, request: RelayRequest, options: RelayOptions): Promise<RelayOutcome> {
+export function relay(dispatcher: Dispatcher, request: RelayRequest, options: RelayOptions): Promise<RelayOutcome> {
   return new Promise<RelayOutcome>((resolve, reject) => {
     dispatcher.dispatch({ ...request, reset: false }, new RelayHandler(options, resolve, reject));
   });

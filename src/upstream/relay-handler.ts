@@ -62,22 +62,17 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   readonly #onAbort = (): void => this.#controller?.abort(new ClientGoneError());
 
   readonly #started = performance.now();
-  readonly target: RelayTarget;
-  readonly client: ClientLink;
 
   constructor(
     private readonly options: RelayOptions,
     private readonly resolve: (outcome: RelayOutcome) => void,
     private readonly reject: (err: UpstreamAttemptError) => void,
-  ) {
-    this.target = options.target;
-    this.client = options.client;
-  }
+  ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.client.gone) controller.abort(new ClientGoneError());
-    else this.client.onGone(this.#onAbort);
+    if (this.options.client.gone) controller.abort(new ClientGoneError());
+    else this.options.client.onGone(this.#onAbort);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: UpstreamHeaders): void {
@@ -88,7 +83,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      this.target.start(status, headers);
+      this.options.target.start(status, headers);
     } catch (err) {
       // The target refuses this answer (a resumed download's range does not fit): nothing was
       // sent, so the attempt fails like any other before headers.
@@ -110,14 +105,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.#bytes += chunk.length;
-    if (!this.target.write(chunk)) {
+    if (!this.options.target.write(chunk)) {
       controller.pause();
-      this.target.onceDrain(this.#resume);
+      this.options.target.onceDrain(this.#resume);
     }
   }
 
   onResponseEnd(): void {
-    this.client.onGone(undefined);
+    this.options.client.onGone(undefined);
     const declined = this.#declined;
     if (declined !== undefined) {
       this.resolve({
@@ -127,7 +122,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      this.target.end();
+      this.options.target.end();
     } catch (err) {
       // The target found the whole body unacceptable (a digest mismatch): a failure after headers.
       this.#fail(err as Error, true);
@@ -137,7 +132,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
-    this.client.onGone(undefined);
+    this.options.client.onGone(undefined);
     const declined = this.#declined;
     if (declined !== undefined && declined.size > MAX_DECLINED_BODY) {
       // We dropped the connection ourselves; the status alone is enough to decline.

@@ -65,8 +65,7 @@ export class Upstream {
   readonly config: UpstreamConfig;
   readonly key: string;
   readonly #base: URL;
-  /** The url's path without its trailing slash, put before every `/v2/...` path. */
-  readonly basePath: string;
+  readonly #basePath: string;
   readonly #pool: Pool;
   /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
   readonly #offsite: Agent;
@@ -85,7 +84,7 @@ export class Upstream {
     this.config = config;
     this.key = connectionKey(config);
     this.#base = new URL(config.url);
-    this.basePath = this.#base.pathname.replace(/\/$/, '');
+    this.#basePath = this.#base.pathname.replace(/\/$/, '');
     const tls = {
       rejectUnauthorized: !config.tls.insecureSkipVerify,
       // Node's `ca` replaces the trusted roots; `tls.ca` is meant to add to them.
@@ -156,15 +155,35 @@ export class Upstream {
   #exchange(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Promise<AttemptOutcome> {
     let exchange: Exchange;
     try {
-      exchange = new Exchange(this, request, target, hooks);
+      exchange = this.#prepare(request, target, hooks);
     } catch (err) {
       // Rejected, not thrown: a throw inside opossum's fire() reopens a half-open breaker before
       // run() has reported the trial, and the state gauge would stay at half-open.
       return Promise.reject(err);
     }
-    return exchange.send(exchange.authorization).then((outcome) =>
+    return this.#send(exchange).then((outcome) =>
       outcome.kind === 'declined' && (outcome.response.status === 401 || isRedirect(outcome.response.status)) ? this.#afterFirstAnswer(exchange, outcome) : outcome,
     );
+  }
+
+  #prepare(request: AttemptRequest, target: RelayTarget, hooks: AttemptHooks): Exchange {
+    const route = request.route;
+    const name = upstreamName(route.name, this.config);
+    const scope = `repository:${name}:pull`;
+    // 401s and redirects are handled here; the rest is the proxy's call.
+    const declines = (status: number): boolean => status === 401 || isRedirect(status) || hooks.declines(status);
+    return {
+      request,
+      path: this.#basePath + upstreamPath(route, name),
+      scope,
+      options: { upstream: this.name, target, declines, client: request.client, onHeaders: hooks.onHeaders },
+      authorization: this.#auth.preemptive(scope),
+    };
+  }
+
+  #send(exchange: Exchange): Promise<RelayOutcome> {
+    const { method, headers } = exchange.request;
+    return relay(this.#pool, { method, path: exchange.path, headers: withAuthorization(headers, exchange.authorization) }, exchange.options);
   }
 
   /** Answers a 401 challenge once, then follows or passes on a redirect. */
@@ -174,7 +193,7 @@ export class Upstream {
       exchange.authorization = await this.#auth
         .answer(outcome.response.headers['www-authenticate'], exchange.scope, exchange.authorization)
         .catch((err: unknown) => this.#fail('auth', err));
-      outcome = await exchange.send(exchange.authorization);
+      outcome = await this.#send(exchange);
       if (outcome.kind === 'declined' && outcome.response.status === 401) {
         this.#fail('auth', new AuthenticationError('upstream rejected a fresh token'));
       }
@@ -191,15 +210,6 @@ export class Upstream {
     return followRedirects(this.#offsite, this.config.redirects, this.#allowedHosts, outcome.response, { method: request.method, from, headers }, exchange.options).catch(
       (err: unknown) => (err instanceof RedirectError ? this.#fail('redirect', err) : Promise.reject(err)),
     );
-  }
-
-  /** Where an attempt's requests go: the upstream's keep-alive pool. */
-  get pool(): Pool {
-    return this.#pool;
-  }
-
-  preemptiveAuthorization(scope: string): string | undefined {
-    return this.#auth.preemptive(scope);
   }
 
   /** Undoes repositoryPrefix on a same-origin redirect path, so the client can ask mirrorgate for it. */
@@ -229,32 +239,12 @@ export class Upstream {
  * One attempt's request as it goes to this upstream: path, scope and token, and the relay
  * options that stay the same for the retry after a challenge and for the redirect hops.
  */
-class Exchange {
+interface Exchange {
+  readonly request: AttemptRequest;
   readonly path: string;
   readonly scope: string;
   readonly options: RelayOptions;
   authorization: string | undefined;
-
-  constructor(
-    private readonly upstream: Upstream,
-    readonly request: AttemptRequest,
-    target: RelayTarget,
-    hooks: AttemptHooks,
-  ) {
-    const route = request.route;
-    const name = upstreamName(route.name, upstream.config);
-    this.path = upstream.basePath + upstreamPath(route, name);
-    this.scope = `repository:${name}:pull`;
-    // 401s and redirects are the upstream's to handle; the rest is the proxy's call.
-    const declines = (status: number): boolean => status === 401 || isRedirect(status) || hooks.declines(status);
-    this.options = { upstream: upstream.name, target, declines, client: request.client, onHeaders: hooks.onHeaders };
-    this.authorization = upstream.preemptiveAuthorization(this.scope);
-  }
-
-  send(authorization: string | undefined): Promise<RelayOutcome> {
-    const { method, headers } = this.request;
-    return relay(this.upstream.pool, { method, path: this.path, headers: withAuthorization(headers, authorization) }, this.options);
-  }
 }
 
 /** Thrown inside the breaker for a declined 5xx/429 so that it counts as a failure. */
