@@ -32,6 +32,21 @@ if (requireE2eTools(t)) {
     return (await verifyOciLayout(dest)).digests;
   };
 
+  /**
+   * Pulls (each must succeed) until `upstream`'s breaker reports open (2), at most `limit` times:
+   * how soon it opens depends on how many failures fall into the breaker's rolling window.
+   */
+  const pullUntilOpen = async (t: Test, upstream: string, limit: number, label: string): Promise<{ pulls: number; state: number }> => {
+    let count = 0;
+    let state = 0;
+    while (count < limit && state !== 2) {
+      count++;
+      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${count} ${label}`);
+      state = await gateway.metric('mirrorgate_breaker_state', { upstream });
+    }
+    return { pulls: count, state };
+  };
+
   const root = t;
   await t.test('three registries with the images, mirrorgate in front (3:2:1)', { timeout: 120_000 }, async (t) => {
     images = await prepareImages(join(work, 'images'));
@@ -86,13 +101,7 @@ log: { level: info }
     await registries[1]!.stop();
     // The breaker judges a rolling 5 s window that still holds r2's earlier successes: it opens
     // once the failures outweigh them. Every pull must succeed meanwhile.
-    let pullsWithR2Down = 0;
-    let r2State = 0;
-    while (pullsWithR2Down < 20 && r2State !== 2) {
-      pullsWithR2Down++;
-      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${pullsWithR2Down} with r2 down`);
-      r2State = await gateway.metric('mirrorgate_breaker_state', { upstream: 'r2' });
-    }
+    const { pulls: pullsWithR2Down, state: r2State } = await pullUntilOpen(t, 'r2', 20, 'with r2 down');
     t.equal(r2State, 2, `r2 breaker open after ${pullsWithR2Down} pulls`);
     const selectedBefore = await gateway.metric('mirrorgate_upstream_selected_total', { upstream: 'r2' });
     t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest]);
@@ -105,14 +114,8 @@ log: { level: info }
     await registries[0]!.freeze();
     t.teardown(() => registries[0]!.thaw());
     // Each request to r1 now takes the 3 s headers timeout, so how many land in the breaker's
-    // 5 s window depends on how skopeo overlaps its requests: pull until it opens (as above).
-    let pullsWithR1Frozen = 0;
-    let r1State = 0;
-    while (pullsWithR1Frozen < 10 && r1State !== 2) {
-      pullsWithR1Frozen++;
-      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${pullsWithR1Frozen} with r1 frozen`);
-      r1State = await gateway.metric('mirrorgate_breaker_state', { upstream: 'r1' });
-    }
+    // 5 s window depends on how skopeo overlaps its requests.
+    const { pulls: pullsWithR1Frozen, state: r1State } = await pullUntilOpen(t, 'r1', 10, 'with r1 frozen');
     t.ok((await gateway.metric('mirrorgate_failovers_total', { upstream: 'r1', reason: 'timeout' })) >= 1, 'r1 timed out and was failed over');
     t.equal(r1State, 2, `r1 breaker open after repeated timeouts (${pullsWithR1Frozen} pulls)`);
   });
