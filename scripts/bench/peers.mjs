@@ -9,6 +9,8 @@
  *   nginx-buf    the same with proxy_buffering on (the nginx default)
  *   haproxy      nbthread 1, http-reuse always
  *   http-proxy   scripts/bench/gateway-http-proxy.mjs (http-proxy 1.18.1)
+ *   bare         scripts/bench/gateway-bare.mjs: a minimal node:http + undici relay, the ceiling
+ *                of mirrorgate's own stack (no failover, no verification)
  *   direct       no peer: straight to the weight-3 upstream (the ceiling)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { nginxPreamble } from './fixtures.mjs';
 import { childPids, freePort, start, stop, waitHttp } from './procs.mjs';
 
-export const PEER_IDS = ['mirrorgate', 'nginx', 'nginx-buf', 'haproxy', 'http-proxy', 'direct'];
+export const PEER_IDS = ['mirrorgate', 'bare', 'nginx', 'nginx-buf', 'haproxy', 'http-proxy', 'direct'];
 /** Peers run only when --only names them. */
 export const OPTIONAL_PEER_IDS = ['mirrorgate-noverify'];
 
@@ -27,6 +29,7 @@ export const PEER_LABELS = {
   'nginx-buf': 'nginx (buffering on)',
   haproxy: 'haproxy',
   'http-proxy': 'http-proxy 1.18.1',
+  bare: 'bare node:http + undici',
   direct: 'direct (ceiling)',
 };
 
@@ -88,9 +91,10 @@ export async function startPeer(id, ctx) {
       cwd = dir;
       break;
     }
-    case 'http-proxy': {
+    case 'http-proxy':
+    case 'bare': {
       const spec = ups.map((u) => `127.0.0.1:${u.port}:${u.weight}`).join(',');
-      argv = [process.execPath, join(ctx.repoRoot, 'scripts', 'bench', 'gateway-http-proxy.mjs'), String(port), spec];
+      argv = [process.execPath, join(ctx.repoRoot, 'scripts', 'bench', `gateway-${id}.mjs`), String(port), spec];
       break;
     }
     default:

@@ -80,6 +80,59 @@ export function figures(results, metric, peer) {
   return (results[metric.w]?.[peer] ?? []).filter((r) => metric.allRuns || !(r.errors > 0)).map((r) => r[metric.k]);
 }
 
+/** Peers mirrorgate is compared with in the "mirrorgate ÷ peer" table, in this order. */
+const MIRRORGATE_REFS = ['bare', 'nginx', 'haproxy', 'http-proxy', 'direct', 'nginx-buf', 'mirrorgate-noverify'];
+
+/**
+ * mirrorgate's median ÷ each peer's median, one column per peer ("÷ bare" first: the ceiling
+ * of mirrorgate's own stack). With 2+ repetitions, the range of the per-repetition ratios
+ * (mirrorgate's run and the peer's run of the same repetition, measured minutes apart) follows
+ * in brackets: the spread of the comparison itself.
+ */
+function mirrorgateRatios(results, peers, shown, dir) {
+  if (!peers.includes('mirrorgate')) return [];
+  const refs = MIRRORGATE_REFS.filter((p) => peers.includes(p));
+  if (refs.length === 0) return [];
+  const fmt = (x) => `${x.toFixed(2)}×`;
+  const lines = [`## mirrorgate ÷ each peer (ratio of medians; [range of the per-repetition ratios])`, ''];
+  lines.push(`| metric | ${refs.map((p) => `÷ ${p}`).join(' | ')} |\n|---|${refs.map(() => '---:').join('|')}|`);
+  for (const m of shown) {
+    if (m.noRatio) continue;
+    const mine = summarize(figures(results, m, 'mirrorgate'));
+    const row = refs.map((p) => {
+      const r = summarize(figures(results, m, p));
+      if (!mine || !r || r.median === 0) return '–';
+      const paired = pairedRatios(results, m, 'mirrorgate', p);
+      const range = paired.length >= 2 ? ` [${fmt(Math.min(...paired))}–${fmt(Math.max(...paired))}]` : '';
+      return `${fmt(mine.median / r.median)}${range}`;
+    });
+    if (row.every((c) => c === '–')) continue;
+    lines.push(`| ${m.label}${dir(m)} | ${row.join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** a's figure ÷ b's figure, repetition by repetition (runs with errors left out). */
+export function pairedRatios(results, metric, a, b) {
+  const byRep = (peer) => {
+    const map = new Map();
+    for (const r of results[metric.w]?.[peer] ?? []) {
+      if (!metric.allRuns && r.errors > 0) continue;
+      if (Number.isFinite(r[metric.k]) && r.rep !== undefined) map.set(r.rep, r[metric.k]);
+    }
+    return map;
+  };
+  const ma = byRep(a);
+  const mb = byRep(b);
+  const out = [];
+  for (const [rep, x] of ma) {
+    const y = mb.get(rep);
+    if (y !== undefined && y !== 0) out.push(x / y);
+  }
+  return out;
+}
+
 /** Markdown: header, absolute table, ratio tables, long-run RSS, skips/failures, notes. */
 export function renderReport({ results, peers, meta, rssLong, skips, failures, notes }) {
   const shown = METRICS.filter((m) => peers.some((p) => figures(results, m, p).length > 0));
@@ -111,6 +164,7 @@ export function renderReport({ results, peers, meta, rssLong, skips, failures, n
     }
     lines.push('');
   }
+  lines.push(...mirrorgateRatios(results, peers, shown, dir));
   const noisy = Object.keys(results).filter((w) => peers.some((p) => (results[w][p] ?? []).some((r) => Number.isFinite(r.foreignPct))));
   if (noisy.length > 0) {
     lines.push('## Noise: other processes\' user time on the peer core, % (median, max)', '');

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- flags]`: mirrorgate against nginx, haproxy, an http-proxy gateway and a
- * direct connection, all in front of the same three static nginx upstreams (weights 3:2:1),
+ * `npm run bench [-- flags]`: mirrorgate against nginx, haproxy, an http-proxy gateway, a bare
+ * node:http + undici relay and a direct connection, all in front of the same three static nginx upstreams (weights 3:2:1),
  * everything on 127.0.0.1. See scripts/bench/README.md.
  *
  * flags:
  *   --quick                 1 repetition, short durations (smoke run)
- *   --only=a,b              peers: mirrorgate,nginx,nginx-buf,haproxy,http-proxy,direct
+ *   --only=a,b              peers: mirrorgate,bare,nginx,nginx-buf,haproxy,http-proxy,direct
  *                           (and mirrorgate-noverify, only when named here)
  *   --workloads=a,b         manifest-get,manifest-head,blob4k,blob1m,big-1,big-8,fleet,slow500,rss-long
  *                           (default: all but blob1m)
@@ -255,6 +255,7 @@ async function main() {
         const u0 = peerUser();
         try {
           const r = await RUNNERS[w](peers[id], env);
+          r.rep = rep;
           const c1 = cpuLineTicks(peerCpu);
           if (pinningEnabled() && id !== 'direct') r.foreignPct = Math.max(0, (100 * (c1.user - c0.user - (peerUser() - u0))) / (c1.total - c0.total));
           ((results[w] ??= {})[id] ??= []).push(r);
