@@ -10,7 +10,6 @@ import { FastHistogram } from './fast-histogram.js';
 import { Tally } from './tally.js';
 
 export type BreakerStateValue = 0 | 1 | 2;
-export type FailoverReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | '5xx' | 'ratelimit' | 'notfound' | 'breaker_open';
 
 /**
  * `registry` is the registry a request was routed to ("docker.io", "ghcr.io"...), or "none"
@@ -26,7 +25,8 @@ export interface Metrics {
   upstreamHeaders(registry: string, upstream: string, seconds: number): void;
   responseBytes(registry: string, upstream: string, bytes: number): void;
   upstreamSelected(registry: string, upstream: string): void;
-  failover(registry: string, upstream: string, reason: FailoverReason): void;
+  /** `reason`: one of proxy/failover-reason.ts's reasons. */
+  failover(registry: string, upstream: string, reason: string): void;
   breakerState(registry: string, upstream: string, state: BreakerStateValue): void;
   upstreamWeight(registry: string, upstream: string, weight: number): void;
   /** Drops the series of an upstream that a reload removed. */

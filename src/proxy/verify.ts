@@ -5,26 +5,22 @@
  * connection (and retries) instead of a complete response with wrong content.
  */
 import { createHash, getHashes, type Hash } from 'node:crypto';
-import type { UpstreamHeaders } from '../upstream/relay-handler.js';
-import type { ClientTarget } from './client-target.js';
+import { DigestMismatchError } from '../stream/errors.js';
+import type { ResponseHeaders, Sink } from '../stream/sink.js';
 import { promisedRange } from './resume.js';
-
-export class DigestMismatchError extends Error {
-  readonly code = 'DIGEST_MISMATCH';
-}
 
 /** Registered digest algorithms (distribution spec) that node:crypto can compute. */
 const SUPPORTED = new Set(['sha256', 'sha512'].filter((algorithm) => getHashes().includes(algorithm)));
 
 /**
- * Wraps `client` to verify a full (200) response against `digest` ("sha256:<hex>"). Partial
+ * Wraps `sink` to verify a full (200) response against `digest` ("sha256:<hex>"). Partial
  * responses (206) and unknown algorithms pass through unverified; clients verify those parts.
  */
-export function verifyingTarget(client: ClientTarget, digest: string): ClientTarget {
+export function verifyingSink(sink: Sink, digest: string): Sink {
   const colon = digest.indexOf(':');
   const algorithm = digest.slice(0, colon);
-  if (!SUPPORTED.has(algorithm)) return client;
-  return new VerifyingTarget(client, algorithm, digest.slice(colon + 1));
+  if (!SUPPORTED.has(algorithm)) return sink;
+  return new VerifyingSink(sink, algorithm, digest.slice(colon + 1));
 }
 
 /**
@@ -32,24 +28,20 @@ export function verifyingTarget(client: ClientTarget, digest: string): ClientTar
  * length, so a paused slow reader costs no extra chunk of memory; without a Content-Length
  * every chunk waits for the next one (the last is not known until the end).
  */
-class VerifyingTarget implements ClientTarget {
+class VerifyingSink implements Sink {
   #hash: Hash | undefined;
   #length: number | undefined;
   #received = 0;
   #held: Buffer | undefined;
 
   constructor(
-    private readonly client: ClientTarget,
+    private readonly sink: Sink,
     private readonly algorithm: string,
     private readonly expected: string,
   ) {}
 
-  get started(): ClientTarget['started'] {
-    return this.client.started;
-  }
-
-  start(status: number, headers: UpstreamHeaders): void {
-    this.client.start(status, headers);
+  start(status: number, headers: ResponseHeaders): void {
+    this.sink.start(status, headers);
     if (status !== 200) return;
     this.#hash = createHash(this.algorithm);
     // A 200's promised range is the whole body: 0 .. Content-Length − 1.
@@ -59,21 +51,21 @@ class VerifyingTarget implements ClientTarget {
 
   write(chunk: Buffer): boolean {
     const hash = this.#hash;
-    if (hash === undefined) return this.client.write(chunk);
+    if (hash === undefined) return this.sink.write(chunk);
     hash.update(chunk);
     this.#received += chunk.length;
     if (this.#length !== undefined) {
-      if (this.#received < this.#length) return this.client.write(chunk);
+      if (this.#received < this.#length) return this.sink.write(chunk);
       this.#held = chunk;
       return true;
     }
     const previous = this.#held;
     this.#held = chunk;
-    return previous === undefined ? true : this.client.write(previous);
+    return previous === undefined ? true : this.sink.write(previous);
   }
 
   onceDrain(resume: () => void): void {
-    this.client.onceDrain(resume);
+    this.sink.onceDrain(resume);
   }
 
   end(): void {
@@ -82,8 +74,8 @@ class VerifyingTarget implements ClientTarget {
       if (actual !== this.expected) {
         throw new DigestMismatchError(`content does not match ${this.algorithm}:${this.expected.slice(0, 12)}…: got ${actual.slice(0, 12)}…`);
       }
-      if (this.#held !== undefined) this.client.write(this.#held);
+      if (this.#held !== undefined) this.sink.write(this.#held);
     }
-    this.client.end();
+    this.sink.end();
   }
 }

@@ -15,6 +15,9 @@ export type Route =
   | { readonly kind: 'blob'; readonly name: string; readonly digest: string }
   | { readonly kind: 'tags'; readonly name: string; readonly query: string };
 
+/** A route that goes to an upstream (everything but the `/v2/` ping, which is answered locally). */
+export type ProxiedRoute = Exclude<Route, { kind: 'ping' }>;
+
 export type RouteResult =
   | { readonly ok: true; readonly route: Route }
   | { readonly ok: false; readonly code: RegistryErrorCode; readonly message: string };

@@ -19,6 +19,33 @@ export class BreakerOpenError extends Error {
   }
 }
 
+/** A resolved value that counts as a failure, on its way through opossum. */
+class FailedValue {
+  constructor(readonly value: unknown) {}
+}
+
+function unwrapFailedValue(err: unknown): unknown {
+  if (err instanceof FailedValue) return err.value;
+  throw err;
+}
+
+const never = (): boolean => false;
+
+/**
+ * Runs `work` for opossum, with a synchronous throw turned into a rejection: a throw inside
+ * opossum's fire() reopens a half-open breaker before run() has reported the trial, and the
+ * state gauge would stay at half-open.
+ */
+function settle<T>(work: () => Promise<T>, isFailedValue: (value: T) => boolean): Promise<T> {
+  let pending: Promise<T>;
+  try {
+    pending = work();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return pending.then((value) => (isFailedValue(value) ? Promise.reject(new FailedValue(value)) : value));
+}
+
 export interface BreakerEvents {
   /**
    * `accepting` is false while open, and while a half-open breaker's one trial request is in
@@ -50,7 +77,7 @@ export class UpstreamBreaker {
       resetTimeout: config.resetTimeoutMs,
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
-      errorFilter: (err: unknown) => !isFault(err),
+      errorFilter: (err: unknown) => !(err instanceof FailedValue) && !isFault(err),
     });
     this.#breaker.on('open', () => this.#set('open', false));
     this.#breaker.on('halfOpen', () => {
@@ -83,12 +110,19 @@ export class UpstreamBreaker {
     this.#holdTimer.unref();
   }
 
-  run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` through the breaker. A rejection counts as a failure when `isFault` says so; a
+   * resolved value counts as one when `isFailedValue` says so (an upstream's 5xx is an answer
+   * to relay or decline, not an exception), and is still resolved to the caller.
+   */
+  run<T>(work: () => Promise<T>, isFailedValue: (value: T) => boolean = never): Promise<T> {
     if (!this.accepting) return Promise.reject(new BreakerOpenError(this.#name));
     const trial = this.#state === 'half-open';
-    const result = this.#breaker.fire(work) as Promise<T>;
+    // opossum counts only rejections as failures, so a failed value travels through it as a
+    // rejection with this carrier (no Error: no stack trace) and is unwrapped here.
+    const result = this.#breaker.fire(() => settle(work, isFailedValue)) as Promise<T>;
     if (trial) this.#events.onChange('half-open', false);
-    return result;
+    return result.catch(unwrapFailedValue) as Promise<T>;
   }
 
   /** Stops opossum's timers (the reset timer and the rolling window). */

@@ -3,7 +3,8 @@
  * for CDN hops) with a RelayHandler, as a promise of the outcome.
  */
 import type { Dispatcher } from 'undici';
-import { RelayHandler, type RelayOptions, type RelayOutcome } from './relay-handler.js';
+import type { RelayOutcome } from './outcome.js';
+import { RelayHandler, type RelayOptions } from './relay-handler.js';
 
 export interface RelayRequest {
   /** Set for an Agent (which serves many origins); a Pool has its own. */

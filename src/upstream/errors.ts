@@ -1,34 +1,48 @@
 /**
  * How one attempt at an upstream can fail, with the reasons the failover metric uses.
  */
+import type { ResponseHeaders } from '../stream/sink.js';
+import { SinkRefusedError } from '../stream/errors.js';
 
 export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'aborted';
+
+/** The status and headers a sink was started with before the attempt broke. */
+export interface StartedResponse {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+}
 
 export class UpstreamAttemptError extends Error {
   readonly code = 'UPSTREAM_ATTEMPT_FAILED';
   constructor(
     readonly upstream: string,
     readonly reason: AttemptFailureReason,
-    /** True when part of the response had already been relayed to the client. */
-    readonly afterHeaders: boolean,
-    /** Body bytes relayed to the client before the failure. */
+    /** Set when part of the response had already gone to the sink: what the sink was started with. */
+    readonly started: StartedResponse | undefined,
+    /** Body bytes written to the sink before the failure. */
     readonly bytesRelayed: number,
     options?: { cause?: unknown },
   ) {
-    super(`upstream ${upstream}: ${reason}${afterHeaders ? ' after response headers' : ''}`, options);
+    super(`upstream ${upstream}: ${reason}${started === undefined ? '' : ' after response headers'}`, options);
+  }
+
+  get afterHeaders(): boolean {
+    return this.started !== undefined;
   }
 }
 
-/** Why an upstream request was cancelled when its client went away: not the upstream's fault. */
-export class ClientGoneError extends Error {
+/** Why an upstream request was cancelled when whoever started the fetch gave up: not the upstream's fault. */
+export class FetchAbortedError extends Error {
   readonly code = 'ABORT_ERR';
   constructor() {
-    super('the client closed the connection');
+    super('the fetch was aborted by its starter');
   }
 }
 
-/** undici and node socket error codes → the reason an attempt failed. */
+/** undici and node socket error codes, and sink refusals, → the reason an attempt failed. */
 export function failureReason(err: unknown): AttemptFailureReason {
+  // A continuation that is not the range asked for is reported like a broken connection.
+  if (err instanceof SinkRefusedError) return err.reason === 'digest' ? 'digest' : 'reset';
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
@@ -47,8 +61,6 @@ export function failureReason(err: unknown): AttemptFailureReason {
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return 'connect';
-    case 'DIGEST_MISMATCH':
-      return 'digest';
     case 'EINTERNALADDRESS':
       return 'redirect';
     case 'UND_ERR_ABORTED':
@@ -59,7 +71,7 @@ export function failureReason(err: unknown): AttemptFailureReason {
   }
 }
 
-/** A status that says "this upstream is in trouble" (counts against its breaker). */
+/** A status that says "this upstream is in trouble": it counts against the breaker and always fails over. */
 export function isFaultStatus(status: number): boolean {
   return status >= 500 || status === 429;
 }

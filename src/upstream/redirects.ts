@@ -12,9 +12,13 @@
  */
 import type { Dispatcher } from 'undici';
 import type { RedirectConfig } from '../config/types.js';
+import type { CapturedResponse } from '../stream/sink.js';
 import { redirectTargetProblem } from './address-guard.js';
 import { relay } from './dispatch.js';
-import type { DeclinedResponse, RelayOptions, RelayOutcome } from './relay-handler.js';
+import { UpstreamAttemptError } from './errors.js';
+import { withAuthorization, type Exchange, type Step } from './exchange.js';
+import type { AttemptOutcome, RelayOutcome } from './outcome.js';
+import type { RelayOptions } from './relay-handler.js';
 
 export const MAX_HOPS = 5;
 
@@ -33,11 +37,47 @@ export function loggableUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-function locationOf(response: DeclinedResponse): string {
+function locationOf(response: CapturedResponse): string {
   const location = response.headers['location'];
   const value = Array.isArray(location) ? location[0] : location;
   if (value === undefined || value === '') throw new RedirectError(`${response.status} without a Location`);
   return value;
+}
+
+export interface RedirectSettings {
+  /** The upstream's name, for errors. */
+  readonly upstream: string;
+  readonly config: RedirectConfig;
+  /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
+  readonly offsite: Dispatcher;
+  /** The upstream's URL, base path included. */
+  readonly base: URL;
+  /** Undoes the upstream's repository mapping on a same-origin path (passthrough). */
+  readonly toClientPath: (path: string) => string;
+}
+
+/**
+ * The redirect step: an answer that is a redirect is followed (and its target's answer
+ * relayed), or in passthrough mode captured as the client's answer with its Location rewritten.
+ */
+export function handleRedirects(settings: RedirectSettings): Step {
+  const allowedHosts: ReadonlySet<string> = new Set(settings.config.allowHosts);
+  return (next) => (exchange) =>
+    next(exchange).then((outcome) =>
+      outcome.kind === 'declined' && isRedirect(outcome.response.status) ? onRedirect(settings, allowedHosts, exchange, outcome.response) : outcome,
+    );
+}
+
+function onRedirect(settings: RedirectSettings, allowedHosts: ReadonlySet<string>, exchange: Exchange, response: CapturedResponse): Promise<AttemptOutcome> {
+  const from = new URL(exchange.path, settings.base);
+  if (settings.config.mode !== 'follow') {
+    const location = rewriteLocation(String(response.headers['location'] ?? ''), from, settings.base, settings.toClientPath);
+    return Promise.resolve({ kind: 'answer', response: { ...response, headers: { ...response.headers, location } } });
+  }
+  const request = { method: exchange.method, from, headers: withAuthorization(exchange.headers, exchange.authorization) };
+  return followRedirects(settings.offsite, settings.config, allowedHosts, response, request, exchange.relay).catch((err: unknown) => {
+    throw err instanceof RedirectError ? new UpstreamAttemptError(settings.upstream, 'redirect', undefined, 0, { cause: err }) : err;
+  });
 }
 
 export interface FollowRequest {
@@ -56,7 +96,7 @@ export async function followRedirects(
   dispatcher: Dispatcher,
   config: RedirectConfig,
   allowedHosts: ReadonlySet<string>,
-  response: DeclinedResponse,
+  response: CapturedResponse,
   request: FollowRequest,
   relayOptions: RelayOptions,
 ): Promise<RelayOutcome> {

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import type { ClientTarget } from '../../../src/proxy/client-target.js';
-import { verifyingTarget } from '../../../src/proxy/verify.js';
-import type { UpstreamHeaders } from '../../../src/upstream/relay-handler.js';
+import { verifyingSink } from '../../../src/proxy/verify.js';
+import type { ResponseHeaders, Sink } from '../../../src/stream/sink.js';
 
 /** What reached the client, in order: the bytes of each write, and whether the body was ended. */
-class RecordingClient implements ClientTarget {
-  started: ClientTarget['started'];
+class RecordingClient implements Sink {
+  started: { status: number; headers: ResponseHeaders } | undefined;
   readonly writes: string[] = [];
   ended = false;
-  start(status: number, headers: UpstreamHeaders): void {
+  start(status: number, headers: ResponseHeaders): void {
     this.started = { status, headers };
   }
   write(chunk: Buffer): boolean {
@@ -29,7 +28,7 @@ const WRONG = `sha256:${'0'.repeat(64)}`;
 
 t.test('with a Content-Length only the chunk that completes the body waits for the check', async (t) => {
   const client = new RecordingClient();
-  const target = verifyingTarget(client, DIGEST);
+  const target = verifyingSink(client, DIGEST);
   target.start(200, { 'content-length': String(BODY.length) });
   target.write(Buffer.from(CHUNKS[0]!));
   t.same(client.writes, ['first-'], 'a chunk short of the length goes out at once');
@@ -43,7 +42,7 @@ t.test('with a Content-Length only the chunk that completes the body waits for t
 
 t.test('a mismatch keeps the last chunk and the end from the client', async (t) => {
   const client = new RecordingClient();
-  const target = verifyingTarget(client, WRONG);
+  const target = verifyingSink(client, WRONG);
   target.start(200, { 'content-length': String(BODY.length) });
   for (const chunk of CHUNKS) target.write(Buffer.from(chunk));
   t.throws(() => target.end(), { code: 'DIGEST_MISMATCH' });
@@ -53,7 +52,7 @@ t.test('a mismatch keeps the last chunk and the end from the client', async (t) 
 
 t.test('without a Content-Length each chunk waits for the next one', async (t) => {
   const client = new RecordingClient();
-  const target = verifyingTarget(client, WRONG);
+  const target = verifyingSink(client, WRONG);
   target.start(200, {});
   target.write(Buffer.from(CHUNKS[0]!));
   t.same(client.writes, []);
@@ -66,7 +65,7 @@ t.test('without a Content-Length each chunk waits for the next one', async (t) =
 
 t.test('a malformed Content-Length counts as none', async (t) => {
   const client = new RecordingClient();
-  const target = verifyingTarget(client, DIGEST);
+  const target = verifyingSink(client, DIGEST);
   target.start(200, { 'content-length': '12abc' });
   target.write(Buffer.from(CHUNKS[0]!));
   t.same(client.writes, []);
@@ -78,7 +77,7 @@ t.test('a malformed Content-Length counts as none', async (t) => {
 
 t.test('partial content and unknown algorithms pass through unverified', async (t) => {
   const partial = new RecordingClient();
-  const target = verifyingTarget(partial, WRONG);
+  const target = verifyingSink(partial, WRONG);
   target.start(206, { 'content-range': 'bytes 0-4/10' });
   target.write(Buffer.from('abcde'));
   target.end();
@@ -86,5 +85,5 @@ t.test('partial content and unknown algorithms pass through unverified', async (
   t.ok(partial.ended);
 
   const other = new RecordingClient();
-  t.equal(verifyingTarget(other, 'blake3:abc'), other, 'nothing to check with: the client itself');
+  t.equal(verifyingSink(other, 'blake3:abc'), other, 'nothing to check with: the client itself');
 });

@@ -1,0 +1,42 @@
+/**
+ * Runs one registry pull for a client: the client's response is the sink, the connection's
+ * close is the abort, and the result is answered and logged once the pull settles.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Metrics } from '../observability/metrics.js';
+import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
+import type { RequestEntry, RequestLog } from './request-log.js';
+import { answerFetch } from './respond.js';
+import { ResponseSink } from './response-sink.js';
+
+export interface ServeContext {
+  readonly log: RequestLog;
+  readonly metrics: Metrics;
+  /** A bug inside mirrorgate: logs it and answers 500 or cuts the connection. */
+  readonly fail: (res: ServerResponse, err: unknown, entry: RequestEntry) => void;
+}
+
+export function servePull(res: ServerResponse, entry: RequestEntry, request: PullRequest, deps: PullDeps, context: ServeContext): void {
+  const { log, metrics, fail } = context;
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort();
+  };
+  // From here on, the settling below undoes these two.
+  res.once('close', onClose);
+  metrics.inflight(1);
+  pull(request, new ResponseSink(res), deps, abort.signal)
+    .then(
+      (result) => {
+        metrics.inflight(-1);
+        res.off('close', onClose);
+        log.fetched(entry, deps.group.registry, request.route.kind, result, answerFetch(res, result));
+      },
+      (err: unknown) => {
+        metrics.inflight(-1);
+        res.off('close', onClose);
+        throw err;
+      },
+    )
+    .catch((err: unknown) => fail(res, err, entry));
+}

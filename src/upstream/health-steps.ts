@@ -1,0 +1,25 @@
+/**
+ * The steps that tell the breaker how the upstream is doing: every attempt is counted in it
+ * (a 5xx or 429 answer as a failure, though it is an answer and not an exception), and a 429
+ * keeps the upstream out of rotation for its Retry-After.
+ */
+import type { UpstreamBreaker } from './breaker.js';
+import { isFaultStatus } from './errors.js';
+import type { Step } from './exchange.js';
+import type { AttemptOutcome } from './outcome.js';
+import { retryAfterMs } from './retry-after.js';
+
+const isFaultOutcome = (outcome: AttemptOutcome): boolean => outcome.kind === 'declined' && isFaultStatus(outcome.response.status);
+
+export function countInBreaker(breaker: UpstreamBreaker): Step {
+  return (next) => (exchange) => breaker.run(() => next(exchange), isFaultOutcome);
+}
+
+export function holdOnRateLimit(breaker: UpstreamBreaker): Step {
+  return (next) => (exchange) =>
+    next(exchange).then((outcome) => {
+      // A rate limit keeps the upstream out of rotation for as long as it asked (at least).
+      if (outcome.kind === 'declined' && outcome.response.status === 429) breaker.holdOpen(retryAfterMs(outcome.response.headers['retry-after']));
+      return outcome;
+    });
+}

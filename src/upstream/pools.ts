@@ -1,0 +1,53 @@
+/**
+ * The connection pools of one upstream, built from its config: its own origin, redirect
+ * targets (CDNs), and token realms. Each keeps connections alive; TLS settings are shared.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, Pool } from 'undici';
+import type { UpstreamConfig } from '../config/types.js';
+import { guardedLookup } from './address-guard.js';
+
+/** Token services answer one small request per token: a few connections are plenty. */
+const REALM_CONNECTIONS = 4;
+
+export class UpstreamPools {
+  /** The upstream's own origin. */
+  readonly origin: Pool;
+  /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
+  readonly offsite: Agent;
+  /**
+   * For token realms: any origin, without the internal-address guard — an in-house Harbor's
+   * token service is legitimately internal, and its address comes from configuration-level
+   * trust in the upstream rather than from a redirect.
+   */
+  readonly realms: Agent;
+
+  constructor(config: UpstreamConfig) {
+    const tls = {
+      rejectUnauthorized: !config.tls.insecureSkipVerify,
+      // Node's `ca` replaces the trusted roots; `tls.ca` is meant to add to them.
+      ...(config.tls.ca === undefined ? {} : { ca: [...rootCertificates, readFileSync(config.tls.ca, 'utf8')] }),
+    };
+    const timeouts = {
+      headersTimeout: config.timeouts.headersMs,
+      // undici's bodyTimeout is the longest gap between two body chunks: exactly "idle".
+      bodyTimeout: config.timeouts.idleMs,
+    };
+    const connect = { timeout: config.timeouts.connectMs, ...tls };
+    this.origin = new Pool(new URL(config.url).origin, { connections: config.maxConnections, ...timeouts, connect });
+    const guard = config.redirects.allowPrivate ? {} : { lookup: guardedLookup(new Set(config.redirects.allowHosts)) };
+    this.offsite = new Agent({ connections: config.maxConnections, ...timeouts, connect: { ...connect, ...guard } });
+    this.realms = new Agent({ connections: REALM_CONNECTIONS, ...timeouts, connect });
+  }
+
+  /** Lets in-flight requests finish, then closes the connections. */
+  async close(): Promise<void> {
+    await Promise.all([this.origin.close(), this.offsite.close(), this.realms.close()]);
+  }
+
+  /** Cuts every connection now. */
+  async destroy(): Promise<void> {
+    await Promise.all([this.origin.destroy(), this.offsite.destroy(), this.realms.destroy()]);
+  }
+}
