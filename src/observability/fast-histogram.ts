@@ -61,7 +61,7 @@ export class FastHistogram {
   }
 
   /** In prom-client's exposition shape: cumulative `_bucket`s, then `_sum` and `_count`. */
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: client.MetricValueWithName<string>[] }> {
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: client.MetricValueWithName<string>[] }> {
     const values: client.MetricValueWithName<string>[] = [];
     for (const series of this.#series.values()) {
       let cumulative = 0;
@@ -73,6 +73,6 @@ export class FastHistogram {
       values.push({ metricName: `${this.name}_sum`, labels: series.labels, value: series.sum });
       values.push({ metricName: `${this.name}_count`, labels: series.labels, value: series.count });
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }
 }

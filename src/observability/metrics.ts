@@ -35,42 +35,51 @@ export interface Metrics {
   configReload(result: 'success' | 'error'): void;
 }
 
-/** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
-export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
-  const requestTally = new Tally<'registry' | 'upstream' | 'method' | 'kind' | 'code'>();
-  const bytesTally = new Tally<'registry' | 'upstream'>();
-  const selectedTally = new Tally<'registry' | 'upstream'>();
-  let inflightNow = 0;
+type UpstreamLabels = 'registry' | 'upstream';
 
-  const requests = new client.Counter({
-    name: 'mirrorgate_requests_total',
-    help: 'Client requests answered, by the upstream that answered (none when answered locally)',
-    labelNames: ['registry', 'upstream', 'method', 'kind', 'code'] as const,
-    registers: [registry],
-    collect: () => requestTally.flush(),
-  });
+/** The request-path families: counted in plain tallies and folded in at scrape time (no label hashing per request). */
+function trafficFamilies(registry: client.Registry) {
+  const requestTally = new Tally<'registry' | 'upstream' | 'method' | 'kind' | 'code'>();
+  const bytesTally = new Tally<UpstreamLabels>();
+  const selectedTally = new Tally<UpstreamLabels>();
+  requestTally.bind(
+    new client.Counter({
+      name: 'mirrorgate_requests_total',
+      help: 'Client requests answered, by the upstream that answered (none when answered locally)',
+      labelNames: ['registry', 'upstream', 'method', 'kind', 'code'] as const,
+      registers: [registry],
+      collect: () => requestTally.flush(),
+    }),
+  );
+  bytesTally.bind(
+    new client.Counter({
+      name: 'mirrorgate_response_bytes_total',
+      help: 'Response body bytes relayed to clients, by upstream',
+      labelNames: ['registry', 'upstream'] as const,
+      registers: [registry],
+      collect: () => bytesTally.flush(),
+    }),
+  );
+  selectedTally.bind(
+    new client.Counter({
+      name: 'mirrorgate_upstream_selected_total',
+      help: 'Attempts sent to each upstream by the balancer',
+      labelNames: ['registry', 'upstream'] as const,
+      registers: [registry],
+      collect: () => selectedTally.flush(),
+    }),
+  );
   const upstreamDuration = new FastHistogram(
     'mirrorgate_upstream_duration_seconds',
     'Time from sending a request upstream to receiving its response headers',
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
   registry.registerMetric(upstreamDuration as unknown as client.Metric);
-  const bytes = new client.Counter({
-    name: 'mirrorgate_response_bytes_total',
-    help: 'Response body bytes relayed to clients, by upstream',
-    labelNames: ['registry', 'upstream'] as const,
-    registers: [registry],
-    collect: () => bytesTally.flush(),
-  });
-  const selected = new client.Counter({
-    name: 'mirrorgate_upstream_selected_total',
-    help: 'Attempts sent to each upstream by the balancer',
-    labelNames: ['registry', 'upstream'] as const,
-    registers: [registry],
-    collect: () => selectedTally.flush(),
-  });
+  return { requestTally, bytesTally, selectedTally, upstreamDuration };
+}
+
+/** Per-upstream state: failovers, breaker state, configured weight. */
+function upstreamFamilies(registry: client.Registry) {
   const failovers = new client.Counter({
     name: 'mirrorgate_failovers_total',
     help: 'Upstream attempts that failed or were declined (404 with on404), by upstream and reason; the next upstream is tried while maxAttempts allows',
@@ -92,25 +101,37 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     registers: [registry],
     aggregator: 'max',
   });
+  return { failovers, breaker, weight };
+}
+
+/** The gateway process: requests in flight and config reloads. */
+function gatewayFamilies(registry: client.Registry, inflightNow: () => number) {
   new client.Gauge({
     name: 'mirrorgate_inflight_requests',
     help: 'Client requests being served right now',
     registers: [registry],
     collect() {
-      this.set(inflightNow);
+      this.set(inflightNow());
     },
   });
-  const reloads = new client.Counter({
-    name: 'mirrorgate_config_reload_total',
-    help: 'Configuration reloads by result',
-    labelNames: ['result'] as const,
-    registers: [registry],
-  });
+  return {
+    reloads: new client.Counter({
+      name: 'mirrorgate_config_reload_total',
+      help: 'Configuration reloads by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+}
 
-  requestTally.bind(requests);
-  bytesTally.bind(bytes);
-  selectedTally.bind(selected);
-
+/** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
+export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  let inflightNow = 0;
+  const { requestTally, bytesTally, selectedTally, upstreamDuration } = trafficFamilies(registry);
+  const { failovers, breaker, weight } = upstreamFamilies(registry);
+  const { reloads } = gatewayFamilies(registry, () => inflightNow);
   const render = options.clustered === true ? clusterMetricsRenderer(registry) : () => registry.metrics();
   return {
     registry,

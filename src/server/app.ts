@@ -36,17 +36,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   const gateway = new Gateway(config, logger, metrics);
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createHandler({ gateway, logger, metrics }));
   let watcher: { close(): void } | undefined;
-  let inflight = 0;
-  let draining = false;
-  let drained: (() => void) | undefined;
-
-  server.on('request', (_req, res) => {
-    inflight++;
-    res.once('close', () => {
-      inflight--;
-      if (draining && inflight === 0) drained?.();
-    });
-  });
+  const inflight = countInflight(server);
 
   // Garbage on a connection (skopeo's TLS ClientHello to a plain-HTTP port, port scanners) must
   // cost that connection only: answer 400 if the socket can still take it, and move on.
@@ -56,26 +46,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     else socket.destroy();
   });
 
-  async function reload(): Promise<boolean> {
-    const source = gateway.current.config.source;
-    try {
-      const next = await loadConfigFile(source, deps.env ?? process.env);
-      const previous = gateway.current.config;
-      if (next.listen.host !== previous.listen.host || next.listen.port !== previous.listen.port) {
-        logger.warn({ event: 'reload' }, 'listen address changed: it takes effect at the next restart');
-      }
-      gateway.apply(next);
-      logger.level = next.log.level;
-      metrics.configReload('success');
-      logger.info({ event: 'reload', source }, 'configuration reloaded');
-      return true;
-    } catch (err) {
-      metrics.configReload('error');
-      const problems = err instanceof ConfigError ? err.message.split('\n') : [String((err as Error).message ?? err)];
-      logger.error({ event: 'reload', source, problems }, 'configuration reload failed; keeping the running configuration');
-      return false;
-    }
-  }
+  const reload = (): Promise<boolean> => reloadConfig(gateway, deps);
 
   return {
     server,
@@ -95,20 +66,63 @@ export function createApp(config: Config, deps: AppDeps): App {
     },
     async shutdown() {
       watcher?.close();
-      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const allDone = inflight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
-      const drainMs = gateway.current.config.shutdown.drainTimeoutMs;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), drainMs)));
-      const outcome = await Promise.race([allDone, timedOut]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') logger.warn({ event: 'shutdown', inflight }, 'drain timeout: cutting the remaining requests');
+      const outcome = await inflight.drained(gateway.current.config.shutdown.drainTimeoutMs);
+      if (outcome === 'timeout') logger.warn({ event: 'shutdown', inflight: inflight.count }, 'drain timeout: cutting the remaining requests');
       // Keep-alive connections that served their last response would otherwise hold close() open.
       server.closeAllConnections();
       await closed;
       await (outcome === 'timeout' ? gateway.destroy() : gateway.close());
+    },
+  };
+}
+
+/** Re-reads the config file and swaps it in; a bad file is logged and the running config stays. */
+async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps): Promise<boolean> {
+  const source = gateway.current.config.source;
+  try {
+    const next = await loadConfigFile(source, env ?? process.env);
+    const previous = gateway.current.config;
+    if (next.listen.host !== previous.listen.host || next.listen.port !== previous.listen.port) {
+      logger.warn({ event: 'reload' }, 'listen address changed: it takes effect at the next restart');
+    }
+    gateway.apply(next);
+    logger.level = next.log.level;
+    metrics.configReload('success');
+    logger.info({ event: 'reload', source }, 'configuration reloaded');
+    return true;
+  } catch (err) {
+    metrics.configReload('error');
+    const problems = err instanceof ConfigError ? err.message.split('\n') : [String((err as Error).message ?? err)];
+    logger.error({ event: 'reload', source, problems }, 'configuration reload failed; keeping the running configuration');
+    return false;
+  }
+}
+
+/** Requests in flight, and a way to wait until there are none (or a timeout runs out). */
+function countInflight(server: Server): { readonly count: number; drained(timeoutMs: number): Promise<'done' | 'timeout'> } {
+  let count = 0;
+  let onZero: (() => void) | undefined;
+  server.on('request', (_req, res) => {
+    count++;
+    res.once('close', () => {
+      count--;
+      if (count === 0) onZero?.();
+    });
+  });
+  return {
+    get count() {
+      return count;
+    },
+    async drained(timeoutMs) {
+      if (count === 0) return 'done';
+      let timer: NodeJS.Timeout | undefined;
+      const done = new Promise<'done'>((resolve) => (onZero = () => resolve('done')));
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      const outcome = await Promise.race([done, timedOut]);
+      clearTimeout(timer);
+      return outcome;
     },
   };
 }

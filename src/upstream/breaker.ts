@@ -19,9 +19,11 @@ export class BreakerOpenError extends Error {
   }
 }
 
-/** A resolved value that counts as a failure, on its way through opossum. */
-class FailedValue {
-  constructor(readonly value: unknown) {}
+/** A resolved value that counts as a failure, on its way through opossum (5xx and 429 answers: rare, so the stack trace is affordable). */
+class FailedValue extends Error {
+  constructor(readonly value: unknown) {
+    super('a resolved value that counts as a failure');
+  }
 }
 
 function unwrapFailedValue(err: unknown): unknown {
@@ -119,7 +121,7 @@ export class UpstreamBreaker {
     if (!this.accepting) return Promise.reject(new BreakerOpenError(this.#name));
     const trial = this.#state === 'half-open';
     // opossum counts only rejections as failures, so a failed value travels through it as a
-    // rejection with this carrier (no Error: no stack trace) and is unwrapped here.
+    // rejection with this carrier and is unwrapped here.
     const result = this.#breaker.fire(() => settle(work, isFailedValue)) as Promise<T>;
     if (trial) this.#events.onChange('half-open', false);
     return result.catch(unwrapFailedValue) as Promise<T>;
