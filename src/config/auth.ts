@@ -8,12 +8,11 @@
 import { isMap, isScalar } from 'yaml';
 import { fail, nonEmptyString, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
-import { fileField } from './files.js';
+import { fileField } from './file-field.js';
 import { keyPath } from './paths.js';
+import { AUTH_KEYS } from './schema.js';
 import { field, readSection, requiredField, type Section } from './section.js';
 import type { AuthConfig } from './types.js';
-
-export const AUTH_KEYS = ['username', 'password', 'passwordFile'] as const;
 
 /** Like nonEmptyString, without the "got ..." that would echo the value. */
 const secret: Check<string> = (node) => {

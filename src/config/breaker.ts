@@ -8,8 +8,6 @@ import type { Ctx } from './context.js';
 import { field, type Section } from './section.js';
 import type { BreakerConfig } from './types.js';
 
-export const BREAKER_KEYS = ['errorThresholdPercentage', 'volumeThreshold', 'window', 'resetTimeout'] as const;
-
 export function readBreaker(ctx: Ctx, section: Section, fallback: BreakerConfig): BreakerConfig {
   return {
     errorThresholdPercentage:

@@ -8,7 +8,7 @@
  * mistakes in some places and not others.
  */
 import { isMap, isScalar, isSeq } from 'yaml';
-import type { ValueNode } from './context.js';
+import type { ValueNode } from './value-node.js';
 import { parseDuration } from './duration.js';
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };

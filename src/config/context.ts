@@ -1,15 +1,13 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
-import { resolveConfigPath, type FileKind, type FileReference } from './files.js';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { resolveConfigPath, type FileKind, type FileReference } from './file-references.js';
 import { positionOf } from './positions.js';
 import type { ConfigProblem } from './types.js';
-
-/** What a value slot in the tree holds once aliases are followed; null for a key with no value at all (`? key`). */
-export type ValueNode = Scalar | YAMLMap | YAMLSeq | null;
+import type { ValueNode } from './value-node.js';
 
 /**
  * State shared by the validators: the problems found so far (validation goes
  * on after each one so the user sees every mistake in one run), the files
- * the config names (checked later, see files.ts) and how to turn a node into
+ * the config names (checked later, see file-references.ts) and how to turn a node into
  * a position.
  */
 export class Ctx {

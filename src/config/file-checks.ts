@@ -1,5 +1,5 @@
 /**
- * The I/O half of files.ts: does each file the config names exist and hold
+ * The I/O half of file-references.ts: does each file the config names exist and hold
  * something usable? Run by `loadConfigFile` after a successful parse, so
  * `mirrorgate check` catches a missing CA bundle or secret file instead of
  * `serve` crashing on it later. Problems are positioned at the path's value.
@@ -21,7 +21,7 @@
  * as another user (root) proves nothing about the gateway's own permissions.
  */
 import { readFile, stat } from 'node:fs/promises';
-import type { FileKind, FileReference } from './files.js';
+import type { FileKind, FileReference } from './file-references.js';
 import type { ConfigProblem } from './types.js';
 
 /** The file-system calls the checks make; replaceable so tests can simulate errors root cannot get (EACCES). */

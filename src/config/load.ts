@@ -5,40 +5,11 @@
  * ConfigError listing every problem found, each as
  * `SOURCE:LINE:COL PATH: MESSAGE`.
  *
- * Schema (defaults in brackets; only `upstreams` is required):
- *   listen: "host:port"                          ["0.0.0.0:5000"; IPv6 as "[::]:5000"]
- *   upstreams:                                   non-empty list; serves docker.io
- *     - name: [a-z0-9-]+                         required, unique across the whole file (all registries)
- *       url: http(s)://host[:port][/base/path]   required; no credentials/query/fragment/"/v2" suffix
- *       weight: integer >= 0                     [1]; some non-backup upstream needs weight > 0
- *       backup: boolean                          [false]
- *       tls: { insecureSkipVerify, ca }          [false, none]; ca: path of a PEM CA bundle (see Files)
- *       timeouts: { connect, headers, idle }     [5s, 30s, 60s]
- *       maxConnections: integer >= 1             [64]
- *       breaker: { ...any global breaker key }   [the global values]
- *       redirects: { ...any global key }         [the global values; an allowHosts list replaces the global one]
- *       auth: { username, password, passwordFile } [none]; username non-empty; exactly one of password
- *                                                (non-empty string, never echoed in problems) or passwordFile
- *                                                (path of a file holding the password; see Files)
- *       dockerHub: boolean                       [true if the url's host is registry-1.docker.io, docker.io
- *                                                or index.docker.io, else false]
- *       repositoryPrefix: "a/b"                  [none]; [a-z0-9]+([._-][a-z0-9]+)* components joined by "/"
- *   registries:                                  [none]; other registries, after docker.io in file order
- *     <host[:port]>:                             the name clients use, lowercased; not docker.io,
- *                                                index.docker.io or registry-1.docker.io
- *       hosts: [host names]                      [[]]; virtual hosts, lowercased, unique across registries
- *       upstreams: [...]                         required; same items, defaults and rules as above
- *   redirects: { mode: follow|passthrough [follow], allowHosts: [host names] [[]] (lowercased),
- *                allowPrivate: boolean [false] }
- *   breaker: { errorThresholdPercentage: 1..100 [50], volumeThreshold: >= 1 [10], window [10s], resetTimeout [30s] }
- *   failover: { maxAttempts: >= 1 [3], on404: boolean [true] }
- *   verifyDigests: boolean                       [true]  (hash blobs and manifests-by-digest while streaming)
- *   workers: integer >= 1                        [1]     (node:cluster worker processes; restart to change)
- *   log: { level: fatal|error|warn|info|debug|trace|silent [info] }
- *   shutdown: { drainTimeout: duration >= 0 [25s] }
- * String values may use `${VAR}` (see env.ts).
+ * The keys the file accepts and their defaults are listed once, in
+ * schema.ts (CONFIG_KEYS), and explained in docs/configuration.md; a test
+ * keeps the two in step. String values may use `${VAR}` (see env.ts).
  *
- * Files (`tls.ca`, `auth.passwordFile`; see files.ts and file-checks.ts):
+ * Files (`tls.ca`, `auth.passwordFile`; see file-references.ts and file-checks.ts):
  *  - A relative path is resolved against the directory of the config file
  *    (`source`; a relative `source` is taken from the working directory),
  *    after `${VAR}` substitution. The Config holds the absolute path;
@@ -59,7 +30,7 @@ import { Ctx } from './context.js';
 import { substituteEnv, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { checkFiles } from './file-checks.js';
-import type { FileReference } from './files.js';
+import type { FileReference } from './file-references.js';
 import { deepFreeze } from './freeze.js';
 import { positionAt, positionOf } from './positions.js';
 import type { Config, ConfigProblem } from './types.js';

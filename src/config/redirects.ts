@@ -11,8 +11,6 @@ import { hostName } from './hostnames.js';
 import { field, listField, type Section } from './section.js';
 import type { RedirectConfig } from './types.js';
 
-export const REDIRECT_KEYS = ['mode', 'allowHosts', 'allowPrivate'] as const;
-
 export function readRedirects(ctx: Ctx, section: Section, fallback: RedirectConfig): RedirectConfig {
   return {
     mode: field(ctx, section, 'mode', oneOf(REDIRECT_MODES), fallback.mode) ?? fallback.mode,

@@ -10,12 +10,11 @@ import type { Ctx } from './context.js';
 import { DOCKER_HUB_HOSTS } from './defaults.js';
 import { hostName, parseRegistryName } from './hostnames.js';
 import { indexPath, keyPath } from './paths.js';
+import { REGISTRY_KEYS } from './schema.js';
 import { listField, readNamedSection, readSection, type Section } from './section.js';
 import type { RegistryConfig } from './types.js';
 import { UniqueValues } from './unique.js';
 import { readUpstreams, type UpstreamDefaults } from './upstreams.js';
-
-export const REGISTRY_KEYS = ['hosts', 'upstreams'] as const;
 
 /**
  * The registries in file order. Upstream names go into `names` like the

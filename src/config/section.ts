@@ -6,9 +6,10 @@
  */
 import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import { describe, type Check } from './checks.js';
-import type { Ctx, ValueNode } from './context.js';
+import type { Ctx } from './context.js';
 import { indexPath, keyPath } from './paths.js';
 import { closestKey } from './suggest.js';
+import type { ValueNode } from './value-node.js';
 
 interface Entry {
   readonly key: Scalar;

@@ -5,35 +5,19 @@
  */
 import { isAlias, isSeq } from 'yaml';
 import { readAuth } from './auth.js';
-import { BREAKER_KEYS, readBreaker } from './breaker.js';
+import { readBreaker } from './breaker.js';
 import { boolean, describe, duration, expected, fromString, integer, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from './defaults.js';
-import { fileField } from './files.js';
+import { fileField } from './file-field.js';
 import { indexPath, keyPath } from './paths.js';
-import { readRedirects, REDIRECT_KEYS } from './redirects.js';
+import { readRedirects } from './redirects.js';
 import { isDockerHubUrl, repositoryPrefix } from './repository.js';
+import { BREAKER_KEYS, REDIRECT_KEYS, TIMEOUT_KEYS, TLS_KEYS, UPSTREAM_KEYS } from './schema.js';
 import { field, readSection, requiredField, subSection, type Section } from './section.js';
 import type { BreakerConfig, RedirectConfig, UpstreamConfig } from './types.js';
 import type { UniqueValues } from './unique.js';
 import { normaliseUpstreamUrl } from './url.js';
-
-export const UPSTREAM_KEYS = [
-  'name',
-  'url',
-  'weight',
-  'backup',
-  'tls',
-  'timeouts',
-  'maxConnections',
-  'breaker',
-  'auth',
-  'redirects',
-  'dockerHub',
-  'repositoryPrefix',
-] as const;
-const TLS_KEYS = ['insecureSkipVerify', 'ca'] as const;
-const TIMEOUT_KEYS = ['connect', 'headers', 'idle'] as const;
 
 // Names end up in metric labels, log fields and URLs, hence the tight alphabet.
 const NAME_RE = /^[a-z0-9-]+$/;

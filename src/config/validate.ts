@@ -1,8 +1,8 @@
 /** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
 import { isMap, isScalar } from 'yaml';
-import { BREAKER_KEYS, readBreaker } from './breaker.js';
+import { readBreaker } from './breaker.js';
 import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
-import type { Ctx, ValueNode } from './context.js';
+import type { Ctx } from './context.js';
 import {
   DEFAULT_BREAKER,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -16,14 +16,14 @@ import {
   LOG_LEVELS,
 } from './defaults.js';
 import { LISTEN_EXPECTED, parseListen } from './listen.js';
-import { readRedirects, REDIRECT_KEYS } from './redirects.js';
+import { readRedirects } from './redirects.js';
 import { readRegistries } from './registries.js';
+import { BREAKER_KEYS, FAILOVER_KEYS, LOG_KEYS, REDIRECT_KEYS, ROOT_KEYS, SHUTDOWN_KEYS } from './schema.js';
 import { field, readSection, subSection } from './section.js';
 import type { Config } from './types.js';
 import { UniqueValues } from './unique.js';
 import { duplicateUpstreamName, readUpstreams, type UpstreamDefaults } from './upstreams.js';
-
-export const ROOT_KEYS = ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'verifyDigests', 'workers', 'log', 'shutdown'] as const;
+import type { ValueNode } from './value-node.js';
 
 /**
  * Returns the Config, or undefined when the root itself is unusable. Values
@@ -50,9 +50,9 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   const upstreams = readUpstreams(ctx, s, defaults, names);
   const registries = readRegistries(ctx, s, defaults, names);
   names.reportDuplicates(ctx, duplicateUpstreamName);
-  const failover = subSection(ctx, s, 'failover', ['maxAttempts', 'on404']);
-  const log = subSection(ctx, s, 'log', ['level']);
-  const shutdown = subSection(ctx, s, 'shutdown', ['drainTimeout']);
+  const failover = subSection(ctx, s, 'failover', FAILOVER_KEYS);
+  const log = subSection(ctx, s, 'log', LOG_KEYS);
+  const shutdown = subSection(ctx, s, 'shutdown', SHUTDOWN_KEYS);
   return {
     source,
     listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,

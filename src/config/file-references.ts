@@ -1,8 +1,8 @@
 /**
  * Files the config names by path: an upstream's `tls.ca` and
- * `auth.passwordFile`. Reading the config only records them (pure); the
- * checks that need the file system are in file-checks.ts, run by
- * `loadConfigFile` once the text itself is valid.
+ * `auth.passwordFile`. Reading the config only records them (pure, see
+ * file-field.ts); the checks that need the file system are in
+ * file-checks.ts, run by `loadConfigFile` once the text itself is valid.
  *
  * A relative path is resolved against the directory of the config file (a
  * relative config file name is itself taken from the working directory), so
@@ -12,10 +12,6 @@
  * relative CERTS is resolved the same way.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { nonEmptyString } from './checks.js';
-import type { Ctx } from './context.js';
-import { keyPath } from './paths.js';
-import { field, type Section } from './section.js';
 
 /** `ca`: a PEM bundle of CA certificates; `passwordFile`: a secret whose content is never shown. */
 export type FileKind = 'ca' | 'passwordFile';
@@ -34,15 +30,4 @@ export interface FileReference {
 /** The absolute form of a path written in a config file that lives in `baseDir`. */
 export function resolveConfigPath(baseDir: string, value: string): string {
   return isAbsolute(value) ? value : resolve(baseDir, value);
-}
-
-/**
- * An optional path-valued key: a non-empty string, recorded in `ctx.files`
- * and returned resolved. Undefined when absent or invalid (already reported).
- */
-export function fileField(ctx: Ctx, section: Section, name: string, kind: FileKind): string | undefined {
-  const value = field<string | undefined>(ctx, section, name, nonEmptyString, undefined);
-  const entry = section.entries.get(name);
-  if (value === undefined || entry === undefined) return undefined;
-  return ctx.referFile(keyPath(section.path, name), entry.value ?? entry.key, kind, value);
 }

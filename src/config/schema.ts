@@ -1,0 +1,100 @@
+/**
+ * Every key the config file accepts, in one table. The validators take their
+ * lists of allowed keys from it (`keysOf`), so a key the table lacks is an
+ * "unknown key" to the loader; docs/configuration.md documents exactly these
+ * paths with these defaults, and test/unit/docs/configuration-docs.test.ts
+ * fails when they disagree (it also asks the loader itself which keys it
+ * accepts, and whether writing each default out changes the Config).
+ *
+ * Paths: `a.b` is key `b` of mapping `a`, `a[]` an item of list `a`,
+ * `a.<name>` an entry of a mapping whose keys the user chooses
+ * (`registries.ghcr.io`). A mapping whose keys are all listed (`failover`,
+ * `upstreams[].tls`) has no row of its own; its keys say all there is.
+ *
+ * The typed default values the validators use are in defaults.ts; a row's
+ * `default` is the same value as one would write it in the file.
+ */
+export interface ConfigKey {
+  readonly path: string;
+  /** The value used when the key is left out, as YAML (`5s`, `[]`, `"0.0.0.0:5000"`). Absent: required, none, or derived. */
+  readonly default?: string;
+  readonly required?: true;
+  /** The value has the keys, checks and defaults of another path (an upstream's `breaker:` override, a registry's `upstreams:`). */
+  readonly sameAs?: string;
+}
+
+// The order of each mapping's keys is the order "expected one of ..." lists them in.
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  { path: 'listen', default: '"0.0.0.0:5000"' },
+  { path: 'upstreams', required: true },
+  { path: 'upstreams[].name', required: true },
+  { path: 'upstreams[].url', required: true },
+  { path: 'upstreams[].weight', default: '1' },
+  { path: 'upstreams[].backup', default: 'false' },
+  { path: 'upstreams[].tls.insecureSkipVerify', default: 'false' },
+  { path: 'upstreams[].tls.ca' },
+  { path: 'upstreams[].timeouts.connect', default: '5s' },
+  { path: 'upstreams[].timeouts.headers', default: '30s' },
+  { path: 'upstreams[].timeouts.idle', default: '60s' },
+  { path: 'upstreams[].maxConnections', default: '64' },
+  { path: 'upstreams[].breaker', sameAs: 'breaker' },
+  { path: 'upstreams[].auth.username' },
+  { path: 'upstreams[].auth.password' },
+  { path: 'upstreams[].auth.passwordFile' },
+  { path: 'upstreams[].redirects', sameAs: 'redirects' },
+  // Derived: true when the url's host is one of DOCKER_HUB_HOSTS.
+  { path: 'upstreams[].dockerHub' },
+  { path: 'upstreams[].repositoryPrefix' },
+  { path: 'registries' },
+  { path: 'registries.<name>.hosts', default: '[]' },
+  { path: 'registries.<name>.upstreams', required: true, sameAs: 'upstreams' },
+  { path: 'redirects.mode', default: 'follow' },
+  { path: 'redirects.allowHosts', default: '[]' },
+  { path: 'redirects.allowPrivate', default: 'false' },
+  { path: 'breaker.errorThresholdPercentage', default: '50' },
+  { path: 'breaker.volumeThreshold', default: '10' },
+  { path: 'breaker.window', default: '10s' },
+  { path: 'breaker.resetTimeout', default: '30s' },
+  { path: 'failover.maxAttempts', default: '3' },
+  { path: 'failover.on404', default: 'true' },
+  { path: 'verifyDigests', default: 'true' },
+  { path: 'workers', default: '1' },
+  { path: 'log.level', default: 'info' },
+  { path: 'shutdown.drainTimeout', default: '25s' },
+];
+
+/** `upstreams[].tls.ca` → ['upstreams', '[]', 'tls', 'ca']; `registries.<name>.hosts` → ['registries', '<name>', 'hosts']. */
+export function pathSegments(path: string): string[] {
+  if (path === '') return [];
+  return path.split('.').flatMap((s) => (s.endsWith('[]') ? [s.slice(0, -2), '[]'] : [s]));
+}
+
+/** False for the `[]` and `<name>` steps of a path, which are not keys. */
+export const isKey = (segment: string): boolean => segment !== '[]' && segment !== '<name>';
+
+/** The keys allowed directly under `parent` (`''` for the top level), in table order. */
+export function keysOf(parent: string): readonly string[] {
+  const prefix = pathSegments(parent);
+  const keys: string[] = [];
+  for (const { path } of CONFIG_KEYS) {
+    const segments = pathSegments(path);
+    const next = segments[prefix.length];
+    if (next === undefined || !isKey(next) || keys.includes(next)) continue;
+    if (prefix.every((s, i) => segments[i] === s)) keys.push(next);
+  }
+  // A typo in a validator's parent path would otherwise make every key of that mapping "unknown".
+  if (keys.length === 0) throw new Error(`config schema: no keys under ${JSON.stringify(parent)}`);
+  return Object.freeze(keys);
+}
+
+export const ROOT_KEYS = keysOf('');
+export const UPSTREAM_KEYS = keysOf('upstreams[]');
+export const TLS_KEYS = keysOf('upstreams[].tls');
+export const TIMEOUT_KEYS = keysOf('upstreams[].timeouts');
+export const AUTH_KEYS = keysOf('upstreams[].auth');
+export const REGISTRY_KEYS = keysOf('registries.<name>');
+export const REDIRECT_KEYS = keysOf('redirects');
+export const BREAKER_KEYS = keysOf('breaker');
+export const FAILOVER_KEYS = keysOf('failover');
+export const LOG_KEYS = keysOf('log');
+export const SHUTDOWN_KEYS = keysOf('shutdown');

@@ -1,0 +1,99 @@
+/**
+ * docs/metrics.md cannot drift from /metrics: every family the exposition
+ * declares (`# TYPE name type`) has a row with that type, every mirrorgate_*
+ * row is a family that exists, and a mirrorgate_* row lists exactly the
+ * labels its samples carry. The Metrics object is the real one, with every
+ * recording method called once so each family has samples.
+ */
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
+
+const DOC = 'docs/metrics.md';
+
+interface Row {
+  readonly type: string;
+  readonly labels: readonly string[];
+  readonly line: number;
+}
+
+/** The rows of every `| metric | type | labels | meaning |` table, by metric name. */
+function documentedMetrics(markdown: string): Map<string, Row> {
+  const rows = new Map<string, Row>();
+  let inTable = false;
+  markdown.split('\n').forEach((text, i) => {
+    const cells = text.startsWith('|') ? text.slice(1, -1).split(' | ').map((c) => c.trim()) : undefined;
+    if (cells === undefined) inTable = false;
+    else if (cells.join('|') === 'metric|type|labels|meaning') inTable = true;
+    else if (inTable && !cells[0]!.startsWith('---')) {
+      const name = /^`([a-z_:][a-z0-9_:]*)`$/.exec(cells[0]!)?.[1];
+      if (name === undefined) throw new Error(`${DOC}:${i + 1}: the metric cell must be one \`name\`, got ${cells[0]}`);
+      if (rows.has(name)) throw new Error(`${DOC}:${i + 1}: ${name} is documented twice`);
+      const labels = [...(cells[2] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
+      rows.set(name, { type: cells[1] ?? '', labels, line: i + 1 });
+    }
+  });
+  return rows;
+}
+
+/** Calls every recording method, so that no family is left without samples. */
+function exercise(metrics: Metrics): void {
+  metrics.requestCompleted('docker.io', 'hub', 'GET', 'manifest', 200);
+  metrics.upstreamHeaders('docker.io', 'hub', 0.02);
+  metrics.responseBytes('docker.io', 'hub', 512);
+  metrics.upstreamSelected('docker.io', 'hub');
+  metrics.failover('docker.io', 'hub', 'connect');
+  metrics.breakerState('docker.io', 'hub', 0);
+  metrics.upstreamWeight('docker.io', 'hub', 1);
+  metrics.inflight(1);
+  metrics.configReload('success');
+}
+
+interface Family {
+  readonly type: string;
+  readonly labels: Set<string>;
+}
+
+/** `# TYPE` lines give the families; sample lines (`name_bucket{...}` for histograms) their labels. */
+function exposedFamilies(text: string): Map<string, Family> {
+  const families = new Map<string, Family>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type !== null) families.set(type[1]!, { type: type[2]!, labels: new Set() });
+  }
+  for (const line of text.split('\n')) {
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? /.exec(line);
+    if (sample === null) continue;
+    const name = sample[1]!;
+    const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
+    for (const m of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) if (m[1] !== 'le') family?.labels.add(m[1]!);
+  }
+  return families;
+}
+
+const documented = documentedMetrics(readFileSync(new URL(`../../../${DOC}`, import.meta.url), 'utf8'));
+
+t.test('every family /metrics exposes is documented with its type', async (t) => {
+  const metrics = createMetrics();
+  exercise(metrics);
+  const exposed = exposedFamilies(await metrics.render());
+  t.ok(exposed.size >= 9, `${exposed.size} families exposed`);
+  t.same([...exposed.keys()].filter((name) => !documented.has(name)), [], `exposed by /metrics, missing from ${DOC}`);
+  for (const [name, family] of exposed) {
+    const row = documented.get(name);
+    if (row !== undefined) t.equal(row.type, family.type, `${DOC}:${row.line} ${name}: type`);
+  }
+  const stale = [...documented.keys()].filter((name) => name.startsWith('mirrorgate_') && !exposed.has(name));
+  t.same(stale, [], `documented in ${DOC}, not exposed by /metrics`);
+});
+
+t.test("every mirrorgate metric's labels are documented, and no others", async (t) => {
+  const metrics = createMetrics();
+  exercise(metrics);
+  const exposed = exposedFamilies(await metrics.render());
+  for (const [name, family] of exposed) {
+    const row = documented.get(name);
+    if (!name.startsWith('mirrorgate_') || row === undefined) continue;
+    t.same([...row.labels].sort(), [...family.labels].sort(), `${DOC}:${row.line} ${name}: labels`);
+  }
+});
