@@ -56,7 +56,7 @@ function writeBigRandomBlob(blobDir, size) {
   const fd = openSync(tmp, 'w');
   const hash = createHash('sha256');
   const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
-  for (let left = size; left > 0; ) {
+  for (let left = size; left > 0;) {
     const n = Math.min(left, chunk.length);
     randomFillSync(chunk, 0, n);
     const part = chunk.subarray(0, n);

@@ -319,7 +319,9 @@ export function upstreamConnections(pids, ports) {
 /** user+nice ticks of one CPU from /proc/stat, and all its ticks (busy + idle). */
 export function cpuLineTicks(cpu) {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${cpu} `));
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     return { user: f[0] + f[1], total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
   } catch {

@@ -26,8 +26,23 @@ export const METRICS = [
   { w: 'slow500', k: 'rssBeforeMiB', label: '500 slow readers: RSS before MiB', better: 'lower', fmt: 'mib' },
   { w: 'slow500', k: 'rssPeakMiB', label: '500 slow readers: peak RSS MiB', better: 'lower', fmt: 'mib' },
   { w: 'slow500', k: 'connsDuring', label: '500 slow readers: upstream conns while reading', better: 'none', fmt: 'count', noRatio: true },
-  { w: 'slow500', k: 'connsAfter', label: 'upstream conns left open 5 s after hang-up (net of those open before)', better: 'lower', fmt: 'count', noRatio: true },
-  { w: 'slow500', k: 'servedAtOnce', label: 'serves a manifest (200) 5 s after the hang-up (1 = yes)', better: 'higher', fmt: 'count', noRatio: true, allRuns: true },
+  {
+    w: 'slow500',
+    k: 'connsAfter',
+    label: 'upstream conns left open 5 s after hang-up (net of those open before)',
+    better: 'lower',
+    fmt: 'count',
+    noRatio: true,
+  },
+  {
+    w: 'slow500',
+    k: 'servedAtOnce',
+    label: 'serves a manifest (200) 5 s after the hang-up (1 = yes)',
+    better: 'higher',
+    fmt: 'count',
+    noRatio: true,
+    allRuns: true,
+  },
   { w: 'slow500', k: 'servesAgainS', label: 'first 200 after the hang-up, s (probed from 5 s on)', better: 'lower', fmt: 's', noRatio: true, allRuns: true },
 ];
 
@@ -167,7 +182,7 @@ export function renderReport({ results, peers, meta, rssLong, skips, failures, n
   lines.push(...mirrorgateRatios(results, peers, shown, dir));
   const noisy = Object.keys(results).filter((w) => peers.some((p) => (results[w][p] ?? []).some((r) => Number.isFinite(r.foreignPct))));
   if (noisy.length > 0) {
-    lines.push('## Noise: other processes\' user time on the peer core, % (median, max)', '');
+    lines.push("## Noise: other processes' user time on the peer core, % (median, max)", '');
     lines.push(head('workload'));
     for (const w of noisy) {
       const row = peers.map((p) => {
@@ -181,7 +196,9 @@ export function renderReport({ results, peers, meta, rssLong, skips, failures, n
   if (rssLong) {
     const f = (x) => x.toFixed(1);
     lines.push('## mirrorgate RSS over a long run of manifest GETs (wrk -t1 -c64, one run)', '');
-    lines.push('| requests | seconds | req/s | errors | RSS before MiB | at 25 % MiB | at 50 % MiB | peak MiB | at end MiB | 5 s later MiB | growth MiB (5 s later − before) | growth in 2nd half MiB |');
+    lines.push(
+      '| requests | seconds | req/s | errors | RSS before MiB | at 25 % MiB | at 50 % MiB | peak MiB | at end MiB | 5 s later MiB | growth MiB (5 s later − before) | growth in 2nd half MiB |',
+    );
     lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     lines.push(
       `| ${Math.round(rssLong.requests).toLocaleString('en-US')} | ${rssLong.seconds.toFixed(0)} | ${Math.round(rssLong.rps).toLocaleString('en-US')} | ${rssLong.errors} | ${f(rssLong.rssBeforeMiB)} | ${f(rssLong.rssQuarterMiB)} | ${f(rssLong.rssHalfMiB)} | ${f(rssLong.rssPeakMiB)} | ${f(rssLong.rssAfterMiB)} | ${f(rssLong.rssSettledMiB)} | ${f(rssLong.rssSettledMiB - rssLong.rssBeforeMiB)} | ${f(rssLong.rssAfterMiB - rssLong.rssHalfMiB)} |`,

@@ -97,7 +97,10 @@ const opts = {
 };
 const list = (v, all, what) => {
   if (v === undefined) return undefined;
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const i of items) if (!all.includes(i)) throw new Error(`unknown ${what} "${i}"; known: ${all.join(', ')}`);
   return items;
 };
@@ -180,7 +183,9 @@ async function main() {
   const www = join(workDir, 'www');
   const tg = Date.now();
   const tree = generateRegistryTree(www);
-  log(`fixtures: manifest ${tree.manifestBytes} B (${tree.manifestDigest.slice(0, 19)}…), image ${(tree.imageBytes / 2 ** 20).toFixed(1)} MiB, big blob ${tree.bigBlobBytes / 2 ** 20} MiB, in ${Date.now() - tg} ms`);
+  log(
+    `fixtures: manifest ${tree.manifestBytes} B (${tree.manifestDigest.slice(0, 19)}…), image ${(tree.imageBytes / 2 ** 20).toFixed(1)} MiB, big blob ${tree.bigBlobBytes / 2 ** 20} MiB, in ${Date.now() - tg} ms`,
+  );
 
   // The upstreams: one nginx, one worker, three ports.
   const upstreamPorts = [await freePort(), await freePort(), await freePort()];
@@ -276,7 +281,9 @@ async function main() {
     try {
       await ensureServing(peers.mirrorgate, env, 'rss-long', failures);
       rssLong = await rssLongRun(peers.mirrorgate, env);
-      log(`  ${rssLong.requests} requests in ${rssLong.seconds.toFixed(0)} s: RSS ${rssLong.rssBeforeMiB.toFixed(1)} → ${rssLong.rssHalfMiB.toFixed(1)} at half → ${rssLong.rssAfterMiB.toFixed(1)} MiB (${rssLong.rssSettledMiB.toFixed(1)} after 5 s)`);
+      log(
+        `  ${rssLong.requests} requests in ${rssLong.seconds.toFixed(0)} s: RSS ${rssLong.rssBeforeMiB.toFixed(1)} → ${rssLong.rssHalfMiB.toFixed(1)} at half → ${rssLong.rssAfterMiB.toFixed(1)} MiB (${rssLong.rssSettledMiB.toFixed(1)} after 5 s)`,
+      );
     } catch (err) {
       failures.push(`rss-long: ${err.message.split('\n')[0]}`);
     }
@@ -286,7 +293,10 @@ async function main() {
   await stop(upProc);
 
   const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const meta = {
     date: new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
     reps: opts.reps,
@@ -301,14 +311,14 @@ async function main() {
   };
   const notes = [
     'Upstreams: one nginx 1.22 process (1 worker) serving the static tree on three ports; peers spread over them 3:2:1.',
-    'manifest GET / 4 KiB blob: wrk 4.1 (Debian), `-t1 -c64 --latency`; p50/p99 from wrk\'s latency distribution.',
-    'manifest HEAD: scripts/bench/hload.mjs (Node, raw keep-alive sockets, 64 connections, one request in flight each, closed loop), because Debian\'s wrk 4.1 never completes a HEAD whose response carries Content-Length (wrk issue #198), and undici closes its connection after every HEAD. hload is a Node process on the client core: for fast peers the HEAD figures are bounded by it, so compare HEAD columns with each other, not with GET.',
+    "manifest GET / 4 KiB blob: wrk 4.1 (Debian), `-t1 -c64 --latency`; p50/p99 from wrk's latency distribution.",
+    "manifest HEAD: scripts/bench/hload.mjs (Node, raw keep-alive sockets, 64 connections, one request in flight each, closed loop), because Debian's wrk 4.1 never completes a HEAD whose response carries Content-Length (wrk issue #198), and undici closes its connection after every HEAD. hload is a Node process on the client core: for fast peers the HEAD figures are bounded by it, so compare HEAD columns with each other, not with GET.",
     '"new upstream conns per 1k req": connections the upstream nginx accepted (stub_status) during the measurement, per 1000 requests: 0 means the peer reused its upstream keep-alive connections; 1000 means a new connection per request.',
     '256 MiB blob: `curl -o /dev/null` downloads in a loop (1 lane, or 8 concurrent lanes) for the set duration; MiB/s = bytes / wall time until the last download ends. Server CPU s/GiB = peer utime+stime delta (/proc/PID/stat, all processes of the peer: nginx master+worker) per GiB moved; for "direct" it is the upstream nginx itself (sendfile).',
-    `500 slow readers: raw sockets each reading ≤ ${(opts.slowRate / 1024).toFixed(0)} KiB/s of the 256 MiB blob; RSS sampled from /proc/PID/status every 250 ms (sum over the peer's processes); upstream connections counted by socket inode of the peer's processes in /proc/net/tcp (ESTABLISHED, to the three upstream ports), during the read and ${opts.slowAfter} s after every client hung up, net of those already open before the run (a peer that leaks still holds the previous run\'s until the upstream\'s send_timeout, 60 s).`,
+    `500 slow readers: raw sockets each reading ≤ ${(opts.slowRate / 1024).toFixed(0)} KiB/s of the 256 MiB blob; RSS sampled from /proc/PID/status every 250 ms (sum over the peer's processes); upstream connections counted by socket inode of the peer's processes in /proc/net/tcp (ESTABLISHED, to the three upstream ports), during the read and ${opts.slowAfter} s after every client hung up, net of those already open before the run (a peer that leaks still holds the previous run's until the upstream's send_timeout, 60 s).`,
     `fleet pull: ${opts.fleet} concurrent \`skopeo copy docker://127.0.0.1:PORT/library/bench:1 oci:DIR\` (isolated policy.json/registries.conf/auth), 3 gzip layers of random data, wall time for all; skopeo runs on the client core, so this workload is largely bound by the client core.`,
     'nginx runs with its defaults apart from keepalive/buffering: with proxy_buffering off it relays through one proxy_buffer_size buffer (4 KiB here, one page), i.e. small reads and writes; that is why its big-blob MiB/s is low. haproxy uses its default tune.bufsize (16 KiB) and splicing is not enabled.',
-    'Noise table: user CPU time on the peer core spent by processes other than the peer during each measurement (from /proc/stat cpuN minus the peer\'s utime), as % of that core: other sessions\' tests share this machine, and a peer that loses its core to them loses throughput, not efficiency (CPU s/GiB stays meaningful).',
+    "Noise table: user CPU time on the peer core spent by processes other than the peer during each measurement (from /proc/stat cpuN minus the peer's utime), as % of that core: other sessions' tests share this machine, and a peer that loses its core to them loses throughput, not efficiency (CPU s/GiB stays meaningful).",
     'Runs in which the peer answered errors (non-2xx, socket errors, short downloads, readers without a 200) are left out of the medians and listed under "Skipped and failed". Before every measurement the harness checks that the peer serves a manifest (200) and waits up to 45 s for it if not (also listed there).',
     'Ratios are of medians. The machine is shared and noisy: read the ratios, not the absolute numbers.',
   ];
@@ -316,7 +326,10 @@ async function main() {
   const out = resolve(flags.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, report);
-  writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify({ meta, opts, peers: active, labels: PEER_LABELS, results, rssLong, skips, failures }, null, 2));
+  writeFileSync(
+    out.replace(/\.md$/, '') + '.json',
+    JSON.stringify({ meta, opts, peers: active, labels: PEER_LABELS, results, rssLong, skips, failures }, null, 2),
+  );
   process.stdout.write(`\n${report}\n`);
   log(`report written to ${out} (raw figures in ${out.replace(/\.md$/, '')}.json)`);
 }

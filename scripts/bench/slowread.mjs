@@ -82,7 +82,7 @@ const refill = setInterval(() => {
 }, 100);
 
 // Open in batches so that no accept queue overflows.
-for (let opened = 0; opened < count; ) {
+for (let opened = 0; opened < count;) {
   const batch = Math.min(50, count - opened);
   for (let i = 0; i < batch; i += 1) open();
   opened += batch;

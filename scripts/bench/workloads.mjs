@@ -210,14 +210,20 @@ export async function fleet(peer, env) {
         'skopeo',
         [
           'skopeo',
-          '--policy', policy,
-          '--registries-conf', registriesConf,
-          '--registries.d', join(sandbox, 'registries.d'),
-          '--tmpdir', join(sandbox, 'tmp'),
+          '--policy',
+          policy,
+          '--registries-conf',
+          registriesConf,
+          '--registries.d',
+          join(sandbox, 'registries.d'),
+          '--tmpdir',
+          join(sandbox, 'tmp'),
           'copy',
-          '--retry-times', '0',
+          '--retry-times',
+          '0',
           '--src-tls-verify=false',
-          '--src-cert-dir', join(sandbox, 'certs.d'),
+          '--src-cert-dir',
+          join(sandbox, 'certs.d'),
           src,
           `oci:${join(root, `dest-${i}`)}:${env.tree.tag}`,
         ],
@@ -246,11 +252,16 @@ export async function slow500(peer, env) {
     [
       process.execPath,
       join(env.repoRoot, 'scripts', 'bench', 'slowread.mjs'),
-      '--port', String(peer.port),
-      '--path', env.tree.paths.blobBig,
-      '--count', String(slowCount),
-      '--rate', String(slowRate),
-      '--max-hold', String(slowHold + 60),
+      '--port',
+      String(peer.port),
+      '--path',
+      env.tree.paths.blobBig,
+      '--count',
+      String(slowCount),
+      '--rate',
+      String(slowRate),
+      '--max-hold',
+      String(slowHold + 60),
     ],
     { cpu: env.clientCpu, capture: true, stdin: 'pipe', timeoutMs: (slowHold + 90) * 1000 },
   );
@@ -312,7 +323,8 @@ export async function waitServing(peer, env, timeoutMs) {
   for (;;) {
     let status = 0;
     try {
-      status = (await httpRequest(`http://127.0.0.1:${peer.port}${env.tree.paths.manifestByTag}`, { headers: { accept: MEDIA.manifest }, timeoutMs: 2000 })).status;
+      status = (await httpRequest(`http://127.0.0.1:${peer.port}${env.tree.paths.manifestByTag}`, { headers: { accept: MEDIA.manifest }, timeoutMs: 2000 }))
+        .status;
     } catch {
       status = 0;
     }
@@ -402,8 +414,7 @@ export const RUNNERS = {
 /** Which peers a workload does not apply to, and why. */
 export function skipReason(workload, peerId) {
   if (workload === 'slow500' && peerId === 'direct') return 'no gateway: the clients are the upstream connections';
-  if (workload === 'slow500' && peerId === 'nginx-buf')
-    return 'proxy_buffering on would spool up to 500 × 256 MiB to temp files (proxy_max_temp_file_size 1g)';
+  if (workload === 'slow500' && peerId === 'nginx-buf') return 'proxy_buffering on would spool up to 500 × 256 MiB to temp files (proxy_max_temp_file_size 1g)';
   return undefined;
 }
 

@@ -18,6 +18,10 @@ export function upstreamTable(config: Config): string {
   });
   const header = ['REGISTRY', 'NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'];
   const widths = header.map((title, col) => Math.max(title.length, ...rows.map((row) => row[col]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, col) => cell.padEnd(widths[col]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

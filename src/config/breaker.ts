@@ -11,8 +11,7 @@ import type { BreakerConfig } from './types.js';
 export function readBreaker(ctx: Ctx, section: Section, fallback: BreakerConfig): BreakerConfig {
   return {
     errorThresholdPercentage:
-      field(ctx, section, 'errorThresholdPercentage', numberBetween(1, 100), fallback.errorThresholdPercentage) ??
-      fallback.errorThresholdPercentage,
+      field(ctx, section, 'errorThresholdPercentage', numberBetween(1, 100), fallback.errorThresholdPercentage) ?? fallback.errorThresholdPercentage,
     volumeThreshold: field(ctx, section, 'volumeThreshold', integer(1), fallback.volumeThreshold) ?? fallback.volumeThreshold,
     windowMs: field(ctx, section, 'window', duration('> 0'), fallback.windowMs) ?? fallback.windowMs,
     resetTimeoutMs: field(ctx, section, 'resetTimeout', duration('> 0'), fallback.resetTimeoutMs) ?? fallback.resetTimeoutMs,

@@ -26,11 +26,10 @@ export function describe(node: ValueNode): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
   if (typeof value === 'object') return `a ${(node as { tag?: string }).tag ?? 'tagged'} value`; // e.g. !!binary
-  return String(value);
+  return String(value as number | boolean | bigint);
 }
 
-export const expected = <T = never>(what: string, node: ValueNode): Result<T> =>
-  fail(`must be ${what}, got ${describe(node)}`);
+export const expected = <T = never>(what: string, node: ValueNode): Result<T> => fail(`must be ${what}, got ${describe(node)}`);
 
 export function scalarValue(node: ValueNode): unknown {
   return isScalar(node) ? node.value : undefined;
@@ -63,9 +62,7 @@ export const nonEmptyString: Check<string> = (node) => {
 export function oneOf<T extends string>(values: readonly T[]): Check<T> {
   return (node) => {
     const v = scalarValue(node);
-    return typeof v === 'string' && (values as readonly string[]).includes(v)
-      ? ok(v as T)
-      : expected(`one of ${values.join(', ')}`, node);
+    return typeof v === 'string' && (values as readonly string[]).includes(v) ? ok(v as T) : expected(`one of ${values.join(', ')}`, node);
   };
 }
 

@@ -6,9 +6,7 @@ import type { ConfigProblem } from './types.js';
  * errors, a non-mapping root) have no key path, so that part is left out.
  */
 export function formatProblems(source: string, problems: readonly ConfigProblem[]): string {
-  return problems
-    .map((p) => `${source}:${p.line}:${p.col} ${p.path === '' ? '' : `${p.path}: `}${p.message}`)
-    .join('\n');
+  return problems.map((p) => `${source}:${p.line}:${p.col} ${p.path === '' ? '' : `${p.path}: `}${p.message}`).join('\n');
 }
 
 /** Thrown by `parseConfig()` / `loadConfigFile()`; carries every problem found, not just the first. */

@@ -58,9 +58,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE
 function contentProblem(kind: FileKind, file: string, data: Buffer): string | undefined {
   switch (kind) {
     case 'ca':
-      return PEM_CERTIFICATE.test(data.toString('utf8'))
-        ? undefined
-        : `file ${file} must contain a PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`;
+      return PEM_CERTIFICATE.test(data.toString('utf8')) ? undefined : `file ${file} must contain a PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`;
     case 'passwordFile':
       return data.toString('utf8').replace(/\r?\n$/, '') === '' ? `file ${file} is empty` : undefined;
   }

@@ -64,9 +64,7 @@ export function parseConfigWithFiles(text: string, source: string, env: Env): Pa
     uniqueKeys: false,
   });
 
-  const yamlProblems = [...doc.errors, ...doc.warnings].map(
-    (e): ConfigProblem => ({ path: '', ...positionAt(lines, e.pos[0]), message: e.message }),
-  );
+  const yamlProblems = [...doc.errors, ...doc.warnings].map((e): ConfigProblem => ({ path: '', ...positionAt(lines, e.pos[0]), message: e.message }));
   const badAliases = doc.errors.length > 0 ? [] : unresolvedAliases(doc);
   for (const alias of badAliases) {
     yamlProblems.push({ path: '', ...positionOf(lines, alias), message: `alias "*${alias.source}" has no matching anchor` });

@@ -35,11 +35,7 @@ export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaul
     const parsed = parseRegistryName(key);
     if (!parsed.ok) ctx.report(path, keyNode, parsed.message);
     else if (DOCKER_HUB_HOSTS.includes(parsed.value)) {
-      ctx.report(
-        path,
-        keyNode,
-        `"${parsed.value}" cannot be configured here: the top-level "upstreams" list serves Docker Hub; put its mirrors there`,
-      );
+      ctx.report(path, keyNode, `"${parsed.value}" cannot be configured here: the top-level "upstreams" list serves Docker Hub; put its mirrors there`);
     } else registryNames.add(parsed.value, path, keyNode);
 
     const s = readSection(ctx, value, path, REGISTRY_KEYS);
@@ -59,10 +55,7 @@ export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaul
       upstreams: readUpstreams(ctx, s, defaults, names),
     });
   }
-  registryNames.reportDuplicates(
-    ctx,
-    (name, line) => `duplicate registry "${name}" (registry names are not case-sensitive); first defined at line ${line}`,
-  );
+  registryNames.reportDuplicates(ctx, (name, line) => `duplicate registry "${name}" (registry names are not case-sensitive); first defined at line ${line}`);
   hosts.reportDuplicates(ctx, (host, line) => `duplicate host "${host}"; first used at line ${line}`);
   return registries;
 }

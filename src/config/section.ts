@@ -111,14 +111,7 @@ export function requiredField<T>(ctx: Ctx, section: Section, name: string, check
  * bad item is reported at its own position (`allowHosts[1]`), so one typo in
  * a long list is easy to find. `what` names the items: "host names".
  */
-export function listField<T>(
-  ctx: Ctx,
-  section: Section,
-  name: string,
-  what: string,
-  check: Check<T>,
-  fallback: readonly T[],
-): T[] | undefined {
+export function listField<T>(ctx: Ctx, section: Section, name: string, what: string, check: Check<T>, fallback: readonly T[]): T[] | undefined {
   const entry = section.entries.get(name);
   if (entry === undefined) return [...fallback];
   const path = keyPath(section.path, name);

@@ -77,8 +77,7 @@ function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): ReadUps
   return { config, name, weight, backup };
 }
 
-export const duplicateUpstreamName = (name: string, firstLine: number): string =>
-  `duplicate upstream name "${name}"; first used at line ${firstLine}`;
+export const duplicateUpstreamName = (name: string, firstLine: number): string => `duplicate upstream name "${name}"; first used at line ${firstLine}`;
 
 /**
  * Reads `parent.upstreams` (required, non-empty). Each name is added to

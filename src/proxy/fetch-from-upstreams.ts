@@ -180,7 +180,6 @@ class FailoverRun implements AttemptHooks {
     this.deps.metrics.failover(this.deps.group.registry, upstream, reason);
     this.#failovers.push({ upstream, reason, detail });
   }
-
 }
 
 /** The error and its cause, e.g. "upstream hub: auth: token service auth.example answered 401". */

@@ -7,8 +7,7 @@
 import type { UpstreamGroup } from './upstream-group.js';
 
 export type RegistrySelection =
-  | { readonly ok: true; readonly group: UpstreamGroup }
-  | { readonly ok: false; readonly unknown: string; readonly served: readonly string[] };
+  { readonly ok: true; readonly group: UpstreamGroup } | { readonly ok: false; readonly unknown: string; readonly served: readonly string[] };
 
 export class RegistryDirectory {
   readonly #groups: ReadonlyMap<string, UpstreamGroup>;
@@ -20,10 +19,12 @@ export class RegistryDirectory {
     if (groups[0] === undefined) throw new Error('a registry directory needs the default registry');
     this.#default = groups[0];
     this.#groups = new Map(groups.map((group) => [group.registry, group]));
-    this.#byHost = new Map([...hosts].flatMap(([host, registry]) => {
-      const group = this.#groups.get(registry);
-      return group === undefined ? [] : [[host, group] as const];
-    }));
+    this.#byHost = new Map(
+      [...hosts].flatMap(([host, registry]) => {
+        const group = this.#groups.get(registry);
+        return group === undefined ? [] : [[host, group] as const];
+      }),
+    );
   }
 
   get groups(): Iterable<UpstreamGroup> {

@@ -26,9 +26,7 @@ export class UpstreamGroup {
    */
   constructor(registry: string, members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[]) {
     this.registry = registry;
-    this.#balancer = new Balancer(
-      members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream })),
-    );
+    this.#balancer = new Balancer(members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream })));
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
     for (const { upstream } of members) this.#balancer.setStatus(upstream.name, upstream.accepting);
   }

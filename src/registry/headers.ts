@@ -38,7 +38,12 @@ function connectionListed(connection: string | string[] | undefined): Set<string
   // The usual values name no extra header: skip the split on every response.
   if (connection === undefined || connection === 'keep-alive' || connection === 'close') return undefined;
   const joined = Array.isArray(connection) ? connection.join(',') : connection;
-  return new Set(joined.split(',').map((token) => token.trim().toLowerCase()).filter((token) => token !== ''));
+  return new Set(
+    joined
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token !== ''),
+  );
 }
 
 /**

@@ -18,9 +18,7 @@ export type Route =
 /** A route that goes to an upstream (everything but the `/v2/` ping, which is answered locally). */
 export type ProxiedRoute = Exclude<Route, { kind: 'ping' }>;
 
-export type RouteResult =
-  | { readonly ok: true; readonly route: Route }
-  | { readonly ok: false; readonly code: RegistryErrorCode; readonly message: string };
+export type RouteResult = { readonly ok: true; readonly route: Route } | { readonly ok: false; readonly code: RegistryErrorCode; readonly message: string };
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;

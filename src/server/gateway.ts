@@ -59,7 +59,10 @@ export class Gateway {
     try {
       groups = config.registries.map(
         (registry: RegistryConfig) =>
-          new UpstreamGroup(registry.name, registry.upstreams.map((upstreamConfig) => ({ config: upstreamConfig, upstream: build(upstreamConfig) }))),
+          new UpstreamGroup(
+            registry.name,
+            registry.upstreams.map((upstreamConfig) => ({ config: upstreamConfig, upstream: build(upstreamConfig) })),
+          ),
       );
     } catch (err) {
       for (const upstream of created) void upstream.destroy();

@@ -22,6 +22,8 @@ export function authenticate(upstream: string, auth: UpstreamAuthenticator): Ste
   };
   return (next) => (exchange) => {
     exchange.authorization = auth.preemptive(exchange.scope);
-    return next(exchange).then((outcome) => (isChallenge(outcome) ? answerChallenge(next, exchange, outcome as AttemptOutcome & { kind: 'declined' }) : outcome));
+    return next(exchange).then((outcome) =>
+      isChallenge(outcome) ? answerChallenge(next, exchange, outcome as AttemptOutcome & { kind: 'declined' }) : outcome,
+    );
   };
 }

@@ -71,7 +71,13 @@ export class Upstream {
       headersTimeoutMs: config.timeouts.headersMs,
       bodyTimeoutMs: config.timeouts.idleMs,
     });
-    const redirects = { upstream: this.name, config: config.redirects, offsite: this.#pools.offsite, base, toClientPath: (path: string) => this.#clientPath(path) };
+    const redirects = {
+      upstream: this.name,
+      config: config.redirects,
+      offsite: this.#pools.offsite,
+      base,
+      toClientPath: (path: string) => this.#clientPath(path),
+    };
     this.#send = compose(
       [holdOnRateLimit(this.#breaker), countInBreaker(this.#breaker), authenticate(this.name, auth), handleRedirects(redirects)],
       sendThrough(this.#pools.origin),

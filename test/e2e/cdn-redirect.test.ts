@@ -110,9 +110,16 @@ log: { level: debug }
     const cdn = hub.cdnRequests.slice(cdnMark);
     const blobRedirects = front.filter((r) => r.path.includes('/blobs/') && r.status === 307);
     t.ok(blobRedirects.length >= 3, `the front redirected ${blobRedirects.length} blob requests`);
-    t.ok(blobRedirects.every((r) => r.headers.authorization?.startsWith('Basic ')), 'the registry hop carried Authorization');
+    t.ok(
+      blobRedirects.every((r) => r.headers.authorization?.startsWith('Basic ')),
+      'the registry hop carried Authorization',
+    );
     t.ok(cdn.length >= blobRedirects.length, `the CDN got ${cdn.length} requests`);
-    t.same(cdn.filter((r) => r.headers.authorization !== undefined), [], 'no CDN request carried Authorization');
+    t.same(
+      cdn.filter((r) => r.headers.authorization !== undefined),
+      [],
+      'no CDN request carried Authorization',
+    );
     t.same(statuses(cdn), { 200: cdn.length }, 'every CDN request was answered 200 (no 400, no 403)');
     t.ok((await g.metric('mirrorgate_response_bytes_total')) > 2 * BIG_LAYER_BYTES, 'the big layer came through mirrorgate');
 
@@ -123,7 +130,11 @@ log: { level: debug }
     t.equal(ranged.status, 206, 'ranged blob GET through mirrorgate -> 206');
     t.equal(ranged.headers['content-range'], `bytes 1000000-1000999/${images.alpine.layers.find((l) => l.digest === bigDigest)!.size}`);
     t.same(ranged.body, await readRange(bigLayer, 1_000_000, 1000), 'the right bytes');
-    t.same(hub.cdnRequests.slice(cdnBefore).map((r) => r.headers.range), ['bytes=1000000-1000999'], 'the CDN saw the Range');
+    t.same(
+      hub.cdnRequests.slice(cdnBefore).map((r) => r.headers.range),
+      ['bytes=1000000-1000999'],
+      'the CDN saw the Range',
+    );
   });
 
   await t.test('follow with allowPrivate', { timeout: 120_000 }, async (t) => {
@@ -132,7 +143,11 @@ log: { level: debug }
     t.same(await pull(t, g, images.alpine.ref), [images.alpine.manifestDigest]);
     const cdn = hub.cdnRequests.slice(cdnMark);
     t.ok(cdn.length >= 3, `the CDN got ${cdn.length} requests`);
-    t.same(cdn.filter((r) => r.headers.authorization !== undefined), [], 'none with Authorization');
+    t.same(
+      cdn.filter((r) => r.headers.authorization !== undefined),
+      [],
+      'none with Authorization',
+    );
     t.same(statuses(cdn), { 200: cdn.length });
   });
 
@@ -166,7 +181,11 @@ log: { level: debug }
     t.same(await pull(t, g, images.alpine.ref), [images.alpine.manifestDigest]);
     const cdn = hub.cdnRequests.slice(cdnMark);
     t.ok(cdn.length >= 3, `skopeo fetched ${cdn.length} blobs from the CDN`);
-    t.same(cdn.filter((r) => r.headers.authorization !== undefined), [], 'none with Authorization');
+    t.same(
+      cdn.filter((r) => r.headers.authorization !== undefined),
+      [],
+      'none with Authorization',
+    );
     t.same(statuses(cdn), { 200: cdn.length });
     const bytes = await g.metric('mirrorgate_response_bytes_total');
     t.ok(bytes < BIG_LAYER_BYTES, `the blobs did not go through mirrorgate (${bytes} bytes relayed)`);
@@ -182,7 +201,10 @@ log: { level: debug }
     const direct = await httpGet(`${g.url}/v2/${images.alpine.name}/blobs/${images.alpine.configDigest}`, { timeoutMs: 10_000 });
     t.equal(direct.status, 503, 'a blob GET is answered 503');
     t.equal(direct.headers['location'], undefined, 'and no redirect leaks to the client');
-    t.ok(hub.frontRequests.slice(frontMark).some((r) => r.path.includes('/blobs/') && r.status === 307), 'the front did redirect');
+    t.ok(
+      hub.frontRequests.slice(frontMark).some((r) => r.path.includes('/blobs/') && r.status === 307),
+      'the front did redirect',
+    );
     t.equal(hub.cdnRequests.length - cdnMark, 0, 'the CDN received zero requests');
     t.ok((await g.metric('mirrorgate_failovers_total', { reason: 'redirect' })) >= 1, 'failover reason "redirect"');
   });

@@ -80,10 +80,17 @@ log: { level: info }
     const expected = [3 / 6, 2 / 6, 1 / 6];
     counts.forEach((count, i) => {
       const share = count / total;
-      t.ok(Math.abs(share - expected[i]!) <= expected[i]! * 0.1, `${UPSTREAMS[i]}: share ${(share * 100).toFixed(1)}% (want ${(expected[i]! * 100).toFixed(1)}% ± 10%)`);
+      t.ok(
+        Math.abs(share - expected[i]!) <= expected[i]! * 0.1,
+        `${UPSTREAMS[i]}: share ${(share * 100).toFixed(1)}% (want ${(expected[i]! * 100).toFixed(1)}% ± 10%)`,
+      );
     });
     const served = await Promise.all(UPSTREAMS.map((name) => gateway.metric('mirrorgate_requests_total', { upstream: name })));
-    t.same(served.map((n) => n > 0), [true, true, true], 'every registry answered requests');
+    t.same(
+      served.map((n) => n > 0),
+      [true, true, true],
+      'every registry answered requests',
+    );
     t.ok((await gateway.metric('mirrorgate_response_bytes_total')) > 12 * 20_000_000, 'the big layer went through 12 times');
   });
 
@@ -120,4 +127,3 @@ log: { level: info }
     t.equal(r1State, 2, `r1 breaker open after repeated timeouts (${pullsWithR1Frozen} pulls)`);
   });
 }
-

@@ -99,7 +99,11 @@ log: { level: info }
     t.same(JSON.parse(tags.body.toString('utf8')), { name: GHCR_NAME, tags: [GHCR_TAG] });
 
     t.equal((await get(`${alpine}?ns=ghcr.io`)).status, 404, 'docker.io content is not reachable as ghcr.io');
-    t.equal(await g.metric('mirrorgate_upstream_selected_total', { upstream: 'hub-mirror' }), hubSelected, 'the docker.io upstream was not asked for any of it');
+    t.equal(
+      await g.metric('mirrorgate_upstream_selected_total', { upstream: 'hub-mirror' }),
+      hubSelected,
+      'the docker.io upstream was not asked for any of it',
+    );
     t.equal((await get(tool)).status, 404, 'without ns the default registry (docker.io) answers: it lacks the ghcr image');
     const hubByNs = await get(`${alpine}?ns=docker.io`);
     t.equal(hubByNs.status, 200, '?ns=docker.io reaches the docker.io registry');
@@ -158,6 +162,9 @@ log: { level: info }
     if (result.code === 0) t.same((await verifyOciLayout(dest)).digests, [images.alpine.manifestDigest]);
     const failed = await pullImage(g.url, `${GHCR_NAME}:${GHCR_TAG}`, join(work, 'pull-ghcr-default'), { timeoutMs: 60_000 });
     t.not(failed.code, 0, 'the ghcr-only image is not in the default registry');
-    t.ok((await g.metric('mirrorgate_requests_total', { registry: 'docker.io', upstream: 'hub-mirror', kind: 'blob' })) >= 3, 'its blobs came from the docker.io upstream');
+    t.ok(
+      (await g.metric('mirrorgate_requests_total', { registry: 'docker.io', upstream: 'hub-mirror', kind: 'blob' })) >= 3,
+      'its blobs came from the docker.io upstream',
+    );
   });
 }

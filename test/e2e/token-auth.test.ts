@@ -60,7 +60,10 @@ if (suite !== undefined) {
       const fetches = byScope.get(`${server.service} ${scope}`) ?? [];
       t.ok(fetches.length >= 1, `${server.service}: mirrorgate fetched a token for ${scope} (${fetches.length} fetch(es))`);
       const elapsed = Date.now() - (fetches[0]?.at ?? Date.now());
-      t.ok(fetches.length <= 1 + Math.floor(elapsed / window), `${server.service}: ${fetches.length} fetch(es) of ${scope} in ${elapsed} ms (<= 1 per ${window / 1000} s)`);
+      t.ok(
+        fetches.length <= 1 + Math.floor(elapsed / window),
+        `${server.service}: ${fetches.length} fetch(es) of ${scope} in ${elapsed} ms (<= 1 per ${window / 1000} s)`,
+      );
       for (let i = 1; i < fetches.length; i++) {
         t.ok(fetches[i]!.at - fetches[i - 1]!.at >= window - 1000, `${server.service}: refetch of ${scope} only after the token's refresh time`);
       }
@@ -101,20 +104,24 @@ if (suite !== undefined) {
 
     // The trust is really separate: a token from service A is refused by registry B.
     const [a, b] = tokenServers as [TokenServer, TokenServer];
-    const tokenA = JSON.parse(
-      (await httpGet(`${a.realm}?service=${a.service}&scope=repository:${images.alpine.name}:pull`)).body.toString('utf8'),
-    ) as { token: string };
+    const tokenA = JSON.parse((await httpGet(`${a.realm}?service=${a.service}&scope=repository:${images.alpine.name}:pull`)).body.toString('utf8')) as {
+      token: string;
+    };
     const manifestPath = `/v2/${images.alpine.name}/manifests/${images.alpine.tag}`;
     const accept = { accept: images.alpine.manifestMediaType, authorization: `Bearer ${tokenA.token}` };
     t.equal((await httpGet(`${registries[0]!.url}${manifestPath}`, { headers: accept })).status, 200, 'token A works at registry A');
     t.equal((await httpGet(`${registries[1]!.url}${manifestPath}`, { headers: accept })).status, 401, 'token A is refused at registry B');
     // Anonymous tokens carry no access to the private repository.
-    const anonPrivate = JSON.parse(
-      (await httpGet(`${b.realm}?service=${b.service}&scope=repository:private/only-one:pull`)).body.toString('utf8'),
-    ) as { token: string };
+    const anonPrivate = JSON.parse((await httpGet(`${b.realm}?service=${b.service}&scope=repository:private/only-one:pull`)).body.toString('utf8')) as {
+      token: string;
+    };
     const privatePath = `/v2/private/only-one/manifests/${images.onlyOne.tag}`;
     t.equal(
-      (await httpGet(`${registries[1]!.url}${privatePath}`, { headers: { accept: images.onlyOne.manifestMediaType, authorization: `Bearer ${anonPrivate.token}` } })).status,
+      (
+        await httpGet(`${registries[1]!.url}${privatePath}`, {
+          headers: { accept: images.onlyOne.manifestMediaType, authorization: `Bearer ${anonPrivate.token}` },
+        })
+      ).status,
       401,
       'an anonymous token does not open the private repository',
     );
@@ -137,22 +144,25 @@ log: { level: debug }
 `;
     withCreds = await startGatewayProcess(root, work, `upstreams:\n${upstreams(true)}\n${rest}`, { MG_E2E_PULLER_PASSWORD: pullerPassword });
     anonymous = await startGatewayProcess(root, work, `upstreams:\n${upstreams(false)}\n${rest}`);
-    t.pass(`gateways on ${withCreds.url} (credentials) and ${anonymous.url} (anonymous); registries ${registries.map((r) => r.port).join(', ')}; token services ${tokenServers.map((s) => s.url).join(', ')}`);
+    t.pass(
+      `gateways on ${withCreds.url} (credentials) and ${anonymous.url} (anonymous); registries ${registries.map((r) => r.port).join(', ')}; token services ${tokenServers.map((s) => s.url).join(', ')}`,
+    );
   });
 
   await t.test(`${PUBLIC_PULLS} of ${PUBLIC_PULLS} pulls alternate over both token services`, { timeout: 240_000 }, async (t) => {
     const marks = tokenServers.map((s) => s.mark());
     let ok = 0;
     for (let done = 0; done < PUBLIC_PULLS; done += CONCURRENCY) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(CONCURRENCY, PUBLIC_PULLS - done) }, () => pull(t, withCreds, images.alpine.ref)),
-      );
+      const batch = await Promise.all(Array.from({ length: Math.min(CONCURRENCY, PUBLIC_PULLS - done) }, () => pull(t, withCreds, images.alpine.ref)));
       ok += batch.filter((digests) => digests?.[0] === images.alpine.manifestDigest).length;
     }
     t.equal(ok, PUBLIC_PULLS, `${ok} of ${PUBLIC_PULLS} pulls succeeded with the right digest`);
 
     const selected = await Promise.all(['ra', 'rb'].map((u) => withCreds.metric('mirrorgate_upstream_selected_total', { upstream: u })));
-    t.ok(selected.every((n) => n >= PUBLIC_PULLS), `both upstreams served (selected ${selected.join(' / ')})`);
+    t.ok(
+      selected.every((n) => n >= PUBLIC_PULLS),
+      `both upstreams served (selected ${selected.join(' / ')})`,
+    );
     const share = selected[0]! / (selected[0]! + selected[1]!);
     t.ok(share > 0.4 && share < 0.6, `equal weights: ra share ${(share * 100).toFixed(1)}%`);
     t.equal(await withCreds.metric('mirrorgate_failovers_total', { reason: 'auth' }), 0, 'no attempt failed on auth');
@@ -175,7 +185,11 @@ log: { level: debug }
     for (const [i, server] of tokenServers.entries()) {
       assertTokenReuse(t, server, marks[i]!, 'puller', ['repository:private/only-one:pull']);
       const granted = server.requestsSince(marks[i]!).flatMap((r) => r.granted);
-      t.same(granted, [{ type: 'repository', name: 'private/only-one', actions: ['pull'] }], `${server.service}: puller was granted pull on the private repository`);
+      t.same(
+        granted,
+        [{ type: 'repository', name: 'private/only-one', actions: ['pull'] }],
+        `${server.service}: puller was granted pull on the private repository`,
+      );
     }
   });
 

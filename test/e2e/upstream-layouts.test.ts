@@ -69,10 +69,13 @@ log: { level: info }
     const g = await gatewayFor(`  - { name: ecr, url: "${prefixed.url}", repositoryPrefix: ${PREFIX} }`);
     t.same(await pull(t, g, images.alpine.ref), [images.alpine.manifestDigest], `${images.alpine.ref} from ${PREFIX}/${images.alpine.ref}`);
     t.same(await pull(t, g, images.multi.ref, true), [images.multi.indexDigest], `${images.multi.ref} (index, --all)`);
-    const byDigest = await httpGet(`${g.url}/v2/${images.alpine.name}/manifests/${images.alpine.manifestDigest}`, { headers: manifestAccept, timeoutMs: 10_000 });
+    const byDigest = await httpGet(`${g.url}/v2/${images.alpine.name}/manifests/${images.alpine.manifestDigest}`, {
+      headers: manifestAccept,
+      timeoutMs: 10_000,
+    });
     t.equal(byDigest.status, 200, 'manifest by digest');
     t.equal(byDigest.headers['docker-content-digest'], images.alpine.manifestDigest);
-    t.equal((await g.metric('mirrorgate_failovers_total')), 0, 'no failovers');
+    t.equal(await g.metric('mirrorgate_failovers_total'), 0, 'no failovers');
   });
 
   await t.test('a base-path upstream behind a path-prefixing front', { timeout: 120_000 }, async (t) => {
@@ -82,19 +85,32 @@ log: { level: info }
     t.same(await pull(t, g, images.multi.ref, true), [images.multi.indexDigest], `${images.multi.ref} (index, --all)`);
     const seen = nexus.requests.slice(mark);
     t.ok(seen.length >= 8, `the front got ${seen.length} requests`);
-    t.same(seen.filter((r) => !r.url.startsWith(`${BASE_PATH}/v2/`)), [], 'all under the base path');
-    t.same(seen.filter((r) => r.status !== 200), [], 'all answered 200');
+    t.same(
+      seen.filter((r) => !r.url.startsWith(`${BASE_PATH}/v2/`)),
+      [],
+      'all under the base path',
+    );
+    t.same(
+      seen.filter((r) => r.status !== 200),
+      [],
+      'all answered 200',
+    );
   });
 
   await t.test('both layouts behind one gateway, equal weights', { timeout: 120_000 }, async (t) => {
     const g = await gatewayFor(
-      [`  - { name: ecr, url: "${prefixed.url}", repositoryPrefix: ${PREFIX}, weight: 1 }`, `  - { name: nexus, url: "${nexus.baseUrl}", weight: 1 }`].join('\n'),
+      [`  - { name: ecr, url: "${prefixed.url}", repositoryPrefix: ${PREFIX}, weight: 1 }`, `  - { name: nexus, url: "${nexus.baseUrl}", weight: 1 }`].join(
+        '\n',
+      ),
     );
     for (let i = 0; i < 4; i++) {
       t.same(await pull(t, g, images.alpine.ref), [images.alpine.manifestDigest], `pull ${i + 1}`);
     }
     const served = await Promise.all(['ecr', 'nexus'].map((u) => g.metric('mirrorgate_requests_total', { upstream: u, code: '200' })));
-    t.ok(served.every((n) => n >= 4), `both upstreams served (${served.join(' / ')} requests)`);
+    t.ok(
+      served.every((n) => n >= 4),
+      `both upstreams served (${served.join(' / ')} requests)`,
+    );
     t.equal(await g.metric('mirrorgate_failovers_total'), 0, 'no failovers: the names were mapped right on both');
   });
 }

@@ -61,9 +61,11 @@ export class UpstreamAuthenticator {
       if (realm === undefined) throw new AuthenticationError('Bearer challenge without a realm');
       // The registry names the scope it wants; ours is the fallback (the spec makes it optional).
       const wanted = bearer.params['scope'] ?? scope;
-      const token = await this.#tokens.get(wanted, () => this.#fetch(realm, bearer.params['service'], wanted)).catch((err: unknown) => {
-        throw new AuthenticationError(err instanceof TokenFetchError ? err.message : `token fetch failed: ${(err as Error).message}`, { cause: err });
-      });
+      const token = await this.#tokens
+        .get(wanted, () => this.#fetch(realm, bearer.params['service'], wanted))
+        .catch((err: unknown) => {
+          throw new AuthenticationError(err instanceof TokenFetchError ? err.message : `token fetch failed: ${(err as Error).message}`, { cause: err });
+        });
       return `Bearer ${token}`;
     }
     if (challenges.some((challenge) => challenge.scheme === 'basic')) {

@@ -131,7 +131,11 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     const signature = url.searchParams.get('X-Amz-Signature');
     const expires = Number(url.searchParams.get('X-Amz-Expires'));
     if (req.headers.authorization !== undefined && signature !== null) {
-      return fail(400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
+      return fail(
+        400,
+        'InvalidArgument',
+        'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+      );
     }
     if (signature === null || !Number.isFinite(expires) || !safeEqual(signature, sign(url.pathname, expires))) {
       return fail(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
@@ -141,7 +145,11 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     const blob = match === null ? undefined : await findBlob(match[1]!);
     if (blob === undefined) return fail(404, 'NoSuchKey', 'The specified key does not exist.');
 
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: `"${match![1]!.slice(7, 39)}"` };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      etag: `"${match![1]!.slice(7, 39)}"`,
+    };
     let start = 0;
     let end = blob.size - 1;
     let status = 200;

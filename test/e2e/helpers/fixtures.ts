@@ -137,11 +137,7 @@ async function build(workDir: string): Promise<TestImages> {
  * `['alpine', 'multi']` for every upstream and `['onlyOne']` for just one).
  * Throws if a push fails.
  */
-export async function pushFixtures(
-  images: TestImages,
-  registryUrl: string,
-  opts: { only?: FixtureKey[]; timeoutMs?: number } = {},
-): Promise<void> {
+export async function pushFixtures(images: TestImages, registryUrl: string, opts: { only?: FixtureKey[]; timeoutMs?: number } = {}): Promise<void> {
   for (const e of images.list) {
     if (opts.only && !opts.only.includes(e.key)) continue;
     await pushImage(e.dir, registryUrl, e.ref, { all: e.all, timeoutMs: opts.timeoutMs });

@@ -47,9 +47,7 @@ export function httpGet(url: string, opts: HttpGetOptions = {}): Promise<HttpRes
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => finish(err));
-      res.on('end', () =>
-        finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
+      res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     req.end();
   });

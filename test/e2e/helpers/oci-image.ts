@@ -54,7 +54,10 @@ function writeOctal(buf: Buffer, offset: number, length: number, value: number):
 }
 
 function normalizeTarPath(p: string): string {
-  let s = p.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  let s = p
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
   s = s.replace(/\/+/g, '/').replace(/\/$/, '');
   if (s === '' || s.split('/').some((seg) => seg === '..' || seg === '.')) {
     throw new Error(`tar: invalid path ${JSON.stringify(p)}`);
@@ -185,10 +188,7 @@ function fileEntries(files: Record<string, Buffer | string>): TarStreamEntry[] {
  * from crypto.randomBytes.
  */
 export function* randomChunks(size: number, seed?: string): Generator<Buffer> {
-  const cipher =
-    seed === undefined
-      ? undefined
-      : createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16, 0));
+  const cipher = seed === undefined ? undefined : createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16, 0));
   const zeros = Buffer.alloc(CHUNK, 0);
   let left = size;
   while (left > 0) {

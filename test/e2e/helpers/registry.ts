@@ -280,10 +280,7 @@ async function spawnOnce(port: number, storageDir: string, ownedStorage: boolean
       // "address already in use", but possibly only after the probe).
       const answeredBy = res.headers[INSTANCE_HEADER.toLowerCase()];
       if (readyStatuses.includes(res.status) && answeredBy === instanceId) return reg;
-      lastErr =
-        answeredBy === instanceId
-          ? `GET /v2/ -> ${res.status}`
-          : `GET /v2/ answered by another process (${INSTANCE_HEADER}: ${String(answeredBy)})`;
+      lastErr = answeredBy === instanceId ? `GET /v2/ -> ${res.status}` : `GET /v2/ answered by another process (${INSTANCE_HEADER}: ${String(answeredBy)})`;
     } catch (err) {
       lastErr = (err as Error).message;
     }

@@ -186,7 +186,10 @@ export async function startTokenServer(dir: string, opts: TokenServerOptions): P
       return reply(405, { error: 'method not allowed' }, { allow: 'GET, POST' });
     }
     record.service = params.get('service');
-    record.scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '');
+    record.scopes = params
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter((s) => s !== '');
     if (credentials === 'malformed') return reply(400, { error: 'malformed Authorization' });
     if (credentials !== undefined) {
       record.user = credentials.user;

@@ -11,8 +11,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Test } from 'tap';
 
-export const E2E_SKIP_NOTICE =
-  'e2e skipped: docker-registry/skopeo not installed (apt-get install docker-registry skopeo)';
+export const E2E_SKIP_NOTICE = 'e2e skipped: docker-registry/skopeo not installed (apt-get install docker-registry skopeo)';
 
 export const REQUIRED_BINARIES = ['docker-registry', 'skopeo'] as const;
 

@@ -130,7 +130,10 @@ export function selfSignedCert(opts: SelfSignedOptions): SelfSignedCert {
   );
   const signature = sign('sha256', tbs, privateKey);
   const certDer = sequence(tbs, algorithm, bitString(signature));
-  const body = certDer.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = certDer
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   const certPem = `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 
   // Self-check with node's own parser: a malformed encoding fails here, not deep in a registry.

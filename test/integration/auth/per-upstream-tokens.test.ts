@@ -7,7 +7,12 @@ t.test('each upstream gets tokens from its own token service, reused per scope',
   const one = await startFakeTokenRegistry('{"from":"one"}', { service: 'one.example' });
   const two = await startFakeTokenRegistry('{"from":"two"}', { service: 'two.example' });
   t.teardown(() => Promise.all([one.close(), two.close()]));
-  const gw = await startGateway(upstreamsYaml([['one', one.registry.url, 1], ['two', two.registry.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['one', one.registry.url, 1],
+      ['two', two.registry.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const froms: string[] = [];
@@ -35,9 +40,7 @@ t.test('concurrent requests for one scope share one token fetch', async (t) => {
   t.teardown(() => one.close());
   const gw = await startGateway(upstreamsYaml([['one', one.registry.url, 1]]));
   t.teardown(() => gw.close());
-  const statuses = await Promise.all(
-    Array.from({ length: 12 }, async () => (await fetch(`${gw.url}/v2/library/redis/manifests/7`)).status),
-  );
+  const statuses = await Promise.all(Array.from({ length: 12 }, async () => (await fetch(`${gw.url}/v2/library/redis/manifests/7`)).status));
   t.same(statuses, Array(12).fill(200));
   t.equal(one.tokenRequests.length, 1);
 });
@@ -47,22 +50,26 @@ t.test('credentials go to the token realm as Basic; wrong ones fail over with re
   const fallback = await startFakeUpstream(registryAnswer('{"from":"fallback"}'));
   t.teardown(() => Promise.all([priv.close(), fallback.close()]));
 
-  const good = await startGateway(
-    upstreamsYaml([['priv', priv.registry.url, 1]], ', auth: { username: puller, password: "${MG_TEST_PASSWORD}" }'),
-  ).catch((err: unknown) => err);
+  const good = await startGateway(upstreamsYaml([['priv', priv.registry.url, 1]], ', auth: { username: puller, password: "${MG_TEST_PASSWORD}" }')).catch(
+    (err: unknown) => err,
+  );
   t.type(good, Error, '${MG_TEST_PASSWORD} unset is a config error');
   process.env['MG_TEST_PASSWORD'] = 'pa55-w0rd';
   t.teardown(() => delete process.env['MG_TEST_PASSWORD']);
-  const gw = await startGateway(
-    upstreamsYaml([['priv', priv.registry.url, 1]], ', auth: { username: puller, password: "${MG_TEST_PASSWORD}" }'),
-  );
+  const gw = await startGateway(upstreamsYaml([['priv', priv.registry.url, 1]], ', auth: { username: puller, password: "${MG_TEST_PASSWORD}" }'));
   t.teardown(() => gw.close());
   const res = await fetch(`${gw.url}/v2/team/private/manifests/v1`);
   t.equal(res.status, 200);
   t.equal(((await res.json()) as { from: string }).from, 'private');
 
   const wrong = await startGateway(
-    upstreamsYaml([['priv', priv.registry.url, 5], ['fallback', fallback.url, 1]], ', auth: { username: puller, password: wrong-one }'),
+    upstreamsYaml(
+      [
+        ['priv', priv.registry.url, 5],
+        ['fallback', fallback.url, 1],
+      ],
+      ', auth: { username: puller, password: wrong-one }',
+    ),
   );
   t.teardown(() => wrong.close());
   const res2 = await fetch(`${wrong.url}/v2/team/private/manifests/v1`);

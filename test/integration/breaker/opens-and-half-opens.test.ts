@@ -8,8 +8,10 @@ t.test('the breaker opens after the threshold, skips the upstream, and half-open
   const good = await startFakeUpstream(registryAnswer('{"from":"good"}'));
   t.teardown(() => Promise.all([sick.close(), good.close()]));
   const gw = await startGateway(
-    upstreamsYaml([['sick', sick.url, 1], ['good', good.url, 1]]) +
-      'breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, window: 10s, resetTimeout: 400ms }\n',
+    upstreamsYaml([
+      ['sick', sick.url, 1],
+      ['good', good.url, 1],
+    ]) + 'breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, window: 10s, resetTimeout: 400ms }\n',
   );
   t.teardown(() => gw.close());
   const get = async (): Promise<number> => {
@@ -22,7 +24,10 @@ t.test('the breaker opens after the threshold, skips the upstream, and half-open
   for (let i = 0; i < 6; i++) t.equal(await get(), 200);
   t.equal(sick.requests.length, 3, 'opened after 3 failures (volumeThreshold)');
   t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'sick' }), 2, 'open');
-  t.ok(gw.logs().some((l) => l['event'] === 'breaker' && l['upstream'] === 'sick' && l['state'] === 'open'), 'transition logged');
+  t.ok(
+    gw.logs().some((l) => l['event'] === 'breaker' && l['upstream'] === 'sick' && l['state'] === 'open'),
+    'transition logged',
+  );
 
   for (let i = 0; i < 4; i++) t.equal(await get(), 200);
   t.equal(sick.requests.length, 3, 'an open breaker takes no requests');
@@ -42,17 +47,20 @@ t.test('a failed trial re-opens the breaker; concurrent requests do not pile ont
   const good = await startFakeUpstream(registryAnswer('{}'));
   t.teardown(() => Promise.all([sick.close(), good.close()]));
   const gw = await startGateway(
-    upstreamsYaml([['sick', sick.url, 1], ['good', good.url, 1]]) +
-      'breaker: { volumeThreshold: 2, resetTimeout: 300ms }\n',
+    upstreamsYaml([
+      ['sick', sick.url, 1],
+      ['good', good.url, 1],
+    ]) +
+      // Long enough that the 10 requests below finish before a failed trial's re-open runs out
+      // again, even on a loaded machine (300 ms once let a second trial through).
+      'breaker: { volumeThreshold: 2, resetTimeout: 1500ms }\n',
   );
   t.teardown(() => gw.close());
   for (let i = 0; i < 4; i++) await (await fetch(`${gw.url}/v2/x/manifests/v1`)).arrayBuffer();
   t.equal(sick.requests.length, 2);
-  await sleep(500);
+  await sleep(1700);
   const before = sick.requests.length;
-  const statuses = await Promise.all(
-    Array.from({ length: 10 }, async () => (await fetch(`${gw.url}/v2/x/manifests/v1`)).status),
-  );
+  const statuses = await Promise.all(Array.from({ length: 10 }, async () => (await fetch(`${gw.url}/v2/x/manifests/v1`)).status));
   t.same(statuses, Array(10).fill(200));
   t.equal(sick.requests.length - before, 1, 'exactly one trial request while half-open');
   t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'sick' }), 2, 'open again');

@@ -7,7 +7,13 @@ t.test('an upstream that never answers times out and fails over', async (t) => {
   const good = await startFakeUpstream(registryAnswer('{"from":"good"}'));
   t.teardown(() => Promise.all([frozen.close(), good.close()]));
   const gw = await startGateway(
-    upstreamsYaml([['frozen', frozen.url, 5], ['good', good.url, 1]], ', timeouts: { headers: 300ms }'),
+    upstreamsYaml(
+      [
+        ['frozen', frozen.url, 5],
+        ['good', good.url, 1],
+      ],
+      ', timeouts: { headers: 300ms }',
+    ),
   );
   t.teardown(() => gw.close());
 
@@ -22,7 +28,12 @@ t.test('a connection reset before headers fails over', async (t) => {
   const flaky = await startFakeUpstream(resetBeforeHeaders);
   const good = await startFakeUpstream(registryAnswer('{"from":"good"}'));
   t.teardown(() => Promise.all([flaky.close(), good.close()]));
-  const gw = await startGateway(upstreamsYaml([['flaky', flaky.url, 5], ['good', good.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['flaky', flaky.url, 5],
+      ['good', good.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const res = await fetch(`${gw.url}/v2/library/x/manifests/v1`);

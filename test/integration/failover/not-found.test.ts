@@ -6,7 +6,12 @@ t.test('an image on one mirror only is found (on404 default true)', async (t) =>
   const lacking = await startFakeUpstream(registryStatus(404, 'MANIFEST_UNKNOWN'));
   const having = await startFakeUpstream(registryAnswer('{"found":true}'));
   t.teardown(() => Promise.all([lacking.close(), having.close()]));
-  const gw = await startGateway(upstreamsYaml([['lacking', lacking.url, 5], ['having', having.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['lacking', lacking.url, 5],
+      ['having', having.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   for (let i = 0; i < 4; i++) {
@@ -22,7 +27,12 @@ t.test('the client gets 404 only when every tried upstream said 404, with the re
   const a = await startFakeUpstream(registryStatus(404, 'MANIFEST_UNKNOWN'));
   const b = await startFakeUpstream(registryStatus(404, 'MANIFEST_UNKNOWN'));
   t.teardown(() => Promise.all([a.close(), b.close()]));
-  const gw = await startGateway(upstreamsYaml([['a', a.url, 1], ['b', b.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['a', a.url, 1],
+      ['b', b.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const res = await fetch(`${gw.url}/v2/library/nowhere/manifests/v1`);
@@ -36,7 +46,12 @@ t.test('a 404 mixed with a failure is not a 404: 503', async (t) => {
   const a = await startFakeUpstream(registryStatus(404, 'MANIFEST_UNKNOWN'));
   const b = await startFakeUpstream(registryStatus(500, 'UNKNOWN'));
   t.teardown(() => Promise.all([a.close(), b.close()]));
-  const gw = await startGateway(upstreamsYaml([['a', a.url, 1], ['b', b.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['a', a.url, 1],
+      ['b', b.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
   t.equal((await fetch(`${gw.url}/v2/x/manifests/v1`)).status, 503);
 });
@@ -46,7 +61,10 @@ t.test('with on404: false the first 404 is the answer', async (t) => {
   const having = await startFakeUpstream(registryAnswer('{"found":true}'));
   t.teardown(() => Promise.all([lacking.close(), having.close()]));
   const gw = await startGateway(
-    upstreamsYaml([['lacking', lacking.url, 5], ['having', having.url, 1]]) + 'failover: { on404: false }\n',
+    upstreamsYaml([
+      ['lacking', lacking.url, 5],
+      ['having', having.url, 1],
+    ]) + 'failover: { on404: false }\n',
   );
   t.teardown(() => gw.close());
   const res = await fetch(`${gw.url}/v2/x/manifests/v1`);

@@ -9,11 +9,14 @@ t.test('a 429 keeps the upstream out of rotation for its Retry-After, then it co
   t.teardown(() => Promise.all([limited.close(), other.close()]));
   // resetTimeout is short: the hold must come from Retry-After, not from the breaker settings.
   const gw = await startGateway(
-    upstreamsYaml([['limited', limited.url, 1], ['other', other.url, 1]]) + 'breaker: { resetTimeout: 100ms }\n',
+    upstreamsYaml([
+      ['limited', limited.url, 1],
+      ['other', other.url, 1],
+    ]) + 'breaker: { resetTimeout: 100ms }\n',
   );
   t.teardown(() => gw.close());
 
-  const get = async (): Promise<string> => (await (await fetch(`${gw.url}/v2/x/manifests/v1`)).text());
+  const get = async (): Promise<string> => await (await fetch(`${gw.url}/v2/x/manifests/v1`)).text();
   t.equal(await get(), '{"from":"other"}', 'failed over from the 429');
   t.equal(await gw.metric('mirrorgate_failovers_total', { upstream: 'limited', reason: 'ratelimit' }), 1);
   t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'limited' }), 2, 'open');

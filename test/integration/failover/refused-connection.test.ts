@@ -7,7 +7,12 @@ t.test('a refused connection fails over to the next upstream', async (t) => {
   t.teardown(() => good.close());
   const dead = `http://127.0.0.1:${await closedPort()}`;
   // dead has the larger weight so the balancer tries it first.
-  const gw = await startGateway(upstreamsYaml([['dead', dead, 5], ['good', good.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['dead', dead, 5],
+      ['good', good.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const res = await fetch(`${gw.url}/v2/library/x/manifests/v1`);

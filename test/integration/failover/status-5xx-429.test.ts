@@ -11,7 +11,12 @@ for (const [status, code, reason] of [
     const bad = await startFakeUpstream(registryStatus(status, code));
     const good = await startFakeUpstream(registryAnswer('{"from":"good"}'));
     t.teardown(() => Promise.all([bad.close(), good.close()]));
-    const gw = await startGateway(upstreamsYaml([['bad', bad.url, 5], ['good', good.url, 1]]));
+    const gw = await startGateway(
+      upstreamsYaml([
+        ['bad', bad.url, 5],
+        ['good', good.url, 1],
+      ]),
+    );
     t.teardown(() => gw.close());
 
     const res = await fetch(`${gw.url}/v2/library/x/manifests/v1`);
@@ -26,7 +31,12 @@ t.test('when every upstream fails: 503 UNAVAILABLE with Retry-After', async (t) 
   const a = await startFakeUpstream(registryStatus(500, 'UNKNOWN'));
   const b = await startFakeUpstream(registryStatus(503, 'UNAVAILABLE'));
   t.teardown(() => Promise.all([a.close(), b.close()]));
-  const gw = await startGateway(upstreamsYaml([['a', a.url, 1], ['b', b.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['a', a.url, 1],
+      ['b', b.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const res = await fetch(`${gw.url}/v2/library/x/blobs/sha256:${'1'.repeat(64)}`);
@@ -40,11 +50,12 @@ t.test('when every upstream fails: 503 UNAVAILABLE with Retry-After', async (t) 
 t.test('maxAttempts bounds the upstreams tried', async (t) => {
   const fakes = await Promise.all([1, 2, 3, 4].map(() => startFakeUpstream(registryStatus(500, 'UNKNOWN'))));
   t.teardown(() => Promise.all(fakes.map((f) => f.close())));
-  const gw = await startGateway(
-    upstreamsYaml(fakes.map((f, i) => [`u${i}`, f.url, 1])) + 'failover: { maxAttempts: 2 }\n',
-  );
+  const gw = await startGateway(upstreamsYaml(fakes.map((f, i) => [`u${i}`, f.url, 1])) + 'failover: { maxAttempts: 2 }\n');
   t.teardown(() => gw.close());
   const res = await fetch(`${gw.url}/v2/x/manifests/v1`);
   t.equal(res.status, 503);
-  t.equal(fakes.reduce((sum, f) => sum + f.requests.length, 0), 2);
+  t.equal(
+    fakes.reduce((sum, f) => sum + f.requests.length, 0),
+    2,
+  );
 });

@@ -26,7 +26,10 @@ function sign(path: string, expires: number): string {
  * `blobs` maps digest → bytes. `cdnHost` is how the front names the CDN in Location; `basicAuth`
  * makes the front demand Basic credentials (so the first hop carries an Authorization).
  */
-export async function startFakeCdn(blobs: ReadonlyMap<string, Buffer>, options: { cdnHost?: string; ttlSec?: number; basicAuth?: boolean } = {}): Promise<FakeCdn> {
+export async function startFakeCdn(
+  blobs: ReadonlyMap<string, Buffer>,
+  options: { cdnHost?: string; ttlSec?: number; basicAuth?: boolean } = {},
+): Promise<FakeCdn> {
   const cdnRequests: IncomingHttpHeaders[] = [];
   const cdn = await startFakeUpstream((req, res) => {
     cdnRequests.push(req.headers);

@@ -18,15 +18,7 @@ async function invalidFile(dir: string, port: number): Promise<string> {
   const file = join(dir, 'invalid.yaml');
   await writeFile(
     file,
-    [
-      `listen: "127.0.0.1:${port}"`,
-      'upstreams:',
-      '  - name: hub',
-      '    url: http://127.0.0.1:9',
-      '    weight: -2',
-      '    colour: blue',
-      '',
-    ].join('\n'),
+    [`listen: "127.0.0.1:${port}"`, 'upstreams:', '  - name: hub', '    url: http://127.0.0.1:9', '    weight: -2', '    colour: blue', ''].join('\n'),
   );
   return file;
 }
@@ -39,7 +31,9 @@ function expectProblems(t: Tap, stderr: string[], file: string): void {
   t.equal(stderr[0], `${file}:5:13 upstreams[0].weight: must be an integer >= 0, got -2`, 'the negative weight, at its line:col');
   t.match(
     stderr[1],
-    new RegExp(`^${escape(file)}:6:5 upstreams\\[0\\]\\.colour: unknown key; expected one of name, url, weight, backup, tls, timeouts, maxConnections, breaker\\b`),
+    new RegExp(
+      `^${escape(file)}:6:5 upstreams\\[0\\]\\.colour: unknown key; expected one of name, url, weight, backup, tls, timeouts, maxConnections, breaker\\b`,
+    ),
     'the unknown key, at its line:col',
   );
   for (const line of stderr) t.match(line, PROBLEM_LINE, 'FILE:LINE:COL path: message');
@@ -111,7 +105,10 @@ t.test('an unknown command exits 2 with the usage on stderr', TIMEOUT, async (t)
   t.equal(run.code, 2, 'exit code');
   t.same(run.stdout, []);
   t.equal(run.stderr[0], 'mirrorgate: unknown command "frobnicate"');
-  t.ok(run.stderr.some((line) => line.startsWith('usage: mirrorgate')), 'usage follows');
+  t.ok(
+    run.stderr.some((line) => line.startsWith('usage: mirrorgate')),
+    'usage follows',
+  );
 });
 
 t.test('an unknown option exits 2', TIMEOUT, async (t) => {

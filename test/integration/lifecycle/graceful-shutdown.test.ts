@@ -108,9 +108,19 @@ t.test('SIGTERM mid-download: the download completes whole, new connections are 
   const exit = await proc.waitForExit(10_000);
   t.same(exit, { code: 0, signal: null }, 'exit code 0');
   t.ok(Date.now() - sentAt >= 500, 'the process waited for the download (20 chunks × 50 ms)');
-  t.ok(proc.logs.some((l) => l['msg'] === 'request' && l['status'] === 200 && l['bytes'] === whole.length), 'the download is logged as a whole 200');
-  t.notOk(proc.logs.some((l) => l['event'] === 'shutdown' && typeof l['inflight'] === 'number'), 'no drain timeout');
-  t.same(proc.stderr.filter((l) => l !== ''), [], 'nothing on stderr');
+  t.ok(
+    proc.logs.some((l) => l['msg'] === 'request' && l['status'] === 200 && l['bytes'] === whole.length),
+    'the download is logged as a whole 200',
+  );
+  t.notOk(
+    proc.logs.some((l) => l['event'] === 'shutdown' && typeof l['inflight'] === 'number'),
+    'no drain timeout',
+  );
+  t.same(
+    proc.stderr.filter((l) => l !== ''),
+    [],
+    'nothing on stderr',
+  );
 });
 
 t.test('SIGTERM with a body that never ends: exit 0 after the drain timeout, the download is cut', TIMEOUT, async (t) => {
@@ -135,7 +145,10 @@ t.test('SIGTERM with a body that never ends: exit 0 after the drain timeout, the
   t.equal(result.status, 200, 'status 200 (the headers went out before the cut)');
   t.notOk(result.complete, 'the client did not get a whole body');
   t.ok(result.body.length < 10_000_000, `short body (${result.body.length} bytes)`);
-  t.ok(proc.logs.some((l) => l['event'] === 'shutdown' && l['inflight'] === 1), 'the drain timeout is logged with the request it cut');
+  t.ok(
+    proc.logs.some((l) => l['event'] === 'shutdown' && l['inflight'] === 1),
+    'the drain timeout is logged with the request it cut',
+  );
 });
 
 t.test('SIGINT exits 0 as well', TIMEOUT, async (t) => {
@@ -146,7 +159,13 @@ t.test('SIGINT exits 0 as well', TIMEOUT, async (t) => {
   proc.signal('SIGINT');
   const exit = await proc.waitForExit(5000);
   t.same(exit, { code: 0, signal: null }, 'exit code 0');
-  t.ok(proc.logs.some((l) => l['event'] === 'shutdown' && l['signal'] === 'SIGINT'), 'the signal is logged');
-  t.ok(proc.logs.some((l) => l['event'] === 'shutdown' && l['msg'] === 'stopped'), 'the stop is logged');
+  t.ok(
+    proc.logs.some((l) => l['event'] === 'shutdown' && l['signal'] === 'SIGINT'),
+    'the signal is logged',
+  );
+  t.ok(
+    proc.logs.some((l) => l['event'] === 'shutdown' && l['msg'] === 'stopped'),
+    'the stop is logged',
+  );
   t.equal(await tryConnect(port), 'ECONNREFUSED', 'nothing listens afterwards');
 });

@@ -33,6 +33,9 @@ t.test('serve on an occupied port exits 1 with exactly one "already in use" line
   t.equal(stderr.length, 1, `exactly one line on stderr:\n${proc.stderr.join('\n')}`);
   t.match(stderr[0], 'already in use');
   t.match(stderr[0], `127.0.0.1:${port}`, 'names the address');
-  t.notOk(proc.logs.some((line) => line['event'] === 'listening'), 'never claims to listen');
+  t.notOk(
+    proc.logs.some((line) => line['event'] === 'listening'),
+    'never claims to listen',
+  );
   t.equal(upstream.requests.length, 0, 'no upstream traffic');
 });

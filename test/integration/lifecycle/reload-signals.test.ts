@@ -132,5 +132,9 @@ t.test('SIGHUP and file changes reload; an invalid file keeps the last good conf
   t.same(await answers(6), Array(6).fill('a'), 'after the file change: every request goes to a again');
   await settle();
   t.same(await reloads(), { success: 2, error: 1 }, 'mirrorgate_config_reload_total: success 2, error 1');
-  t.same(proc.stderr.filter((l) => l !== ''), [], 'nothing on stderr');
+  t.same(
+    proc.stderr.filter((l) => l !== ''),
+    [],
+    'nothing on stderr',
+  );
 });

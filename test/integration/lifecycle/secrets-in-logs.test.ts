@@ -134,13 +134,19 @@ t.test('secrets in requests, responses and ${VAR} config values never reach the 
   }
   t.notOk(statuses.get(MISSING)?.includes(200), `the missing manifest is not served (${statuses.get(MISSING)?.join(', ')})`);
   t.same(statuses.get('/no-such-endpoint'), [404, 404, 404, 404], 'an unknown local endpoint is a 404');
-  t.ok(good.requests.some((r) => r.url.includes('/blobs/')), 'the blob (challenged with a Bearer 401) was asked for');
+  t.ok(
+    good.requests.some((r) => r.url.includes('/blobs/')),
+    'the blob (challenged with a Bearer 401) was asked for',
+  );
   const clientCredentials = [basic, bearer, proxyBasic, cookie];
   t.notOk(
     good.requests.some((r) => clientCredentials.some((secret) => JSON.stringify(r.headers).includes(secret))),
     'no client credential was forwarded upstream',
   );
-  t.ok(proc.logs.some((l) => l['msg'] === 'request' && l['upstream'] === 'good' && l['attempts'] === 2), 'a failover from dead happened');
+  t.ok(
+    proc.logs.some((l) => l['msg'] === 'request' && l['upstream'] === 'good' && l['attempts'] === 2),
+    'a failover from dead happened',
+  );
 
   // A request the HTTP parser rejects (a header line without a colon), carrying the secrets.
   const raw = await rawRequest(
@@ -165,7 +171,10 @@ t.test('secrets in requests, responses and ${VAR} config values never reach the 
   // Positive control: the scan looks at real output (config values that are not secret are logged).
   t.ok(output.includes(good.url) && output.includes(dead), 'the upstream URLs are in the output');
   t.ok(proc.logs.length > 20, `a lot was logged at trace level (${proc.logs.length} lines)`);
-  t.ok(proc.logs.some((l) => l['level'] === 10 || l['level'] === 20), 'debug/trace lines were written');
+  t.ok(
+    proc.logs.some((l) => l['level'] === 10 || l['level'] === 20),
+    'debug/trace lines were written',
+  );
   for (const [name, secret] of Object.entries(secrets)) {
     t.notOk(output.includes(secret), `${name} is not in stdout/stderr`);
     t.notOk(metrics.includes(secret), `${name} is not in /metrics`);

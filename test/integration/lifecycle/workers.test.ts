@@ -53,10 +53,14 @@ t.test('two workers share the listener, the metrics, reloads and the shutdown', 
 
   await writeFile(file, config(0, 1));
   proc.signal('SIGHUP');
-  await eventually(async () => {
-    const froms = await Promise.all(Array.from({ length: 6 }, () => freshGet(`${url}/v2/library/x/manifests/v1`)));
-    return froms.every((from) => from === '{"from":"b"}');
-  }, 'every worker reloaded', 10_000);
+  await eventually(
+    async () => {
+      const froms = await Promise.all(Array.from({ length: 6 }, () => freshGet(`${url}/v2/library/x/manifests/v1`)));
+      return froms.every((from) => from === '{"from":"b"}');
+    },
+    'every worker reloaded',
+    10_000,
+  );
   t.pass('every worker reloaded on SIGHUP');
 
   proc.signal('SIGTERM');

@@ -58,13 +58,15 @@ t.test('each registry has its own balancer and breakers', async (t) => {
   const c = await startFakeUpstream(registryAnswer('{"from":"c"}'));
   t.teardown(() => Promise.all([a.close(), b.close(), c.close()]));
   const gw = await startGateway(
-    upstreamsYaml([['a', a.url, 1], ['b', b.url, 1]]) +
-      `registries:\n  ghcr.io:\n    upstreams:\n      - { name: c, url: "${c.url}", weight: 1 }\n`,
+    upstreamsYaml([
+      ['a', a.url, 1],
+      ['b', b.url, 1],
+    ]) + `registries:\n  ghcr.io:\n    upstreams:\n      - { name: c, url: "${c.url}", weight: 1 }\n`,
   );
   t.teardown(() => gw.close());
   const froms: string[] = [];
   for (const ns of ['docker.io', 'ghcr.io', 'docker.io', 'ghcr.io', 'docker.io']) {
     froms.push(((await (await fetch(`${gw.url}/v2/x/manifests/v1?ns=${ns}`)).json()) as { from: string }).from);
   }
-  t.same(froms, ['a', 'c', 'b', 'c', 'a'], 'ghcr.io requests do not advance docker.io\'s cycle');
+  t.same(froms, ['a', 'c', 'b', 'c', 'a'], "ghcr.io requests do not advance docker.io's cycle");
 });

@@ -61,7 +61,13 @@ t.test('follow: a CDN failure fails over to the next upstream', async (t) => {
   const good = await startFakeCdn(new Map([[digest, blob]]));
   t.teardown(() => Promise.all([broken.close(), good.close()]));
   const gw = await startGateway(
-    upstreamsYaml([['broken', broken.front.url, 5], ['good', good.front.url, 1]], ', redirects: { allowPrivate: true }'),
+    upstreamsYaml(
+      [
+        ['broken', broken.front.url, 5],
+        ['good', good.front.url, 1],
+      ],
+      ', redirects: { allowPrivate: true }',
+    ),
   );
   t.teardown(() => gw.close());
   const res = await fetch(`${gw.url}/v2/library/x/blobs/${digest}`);
@@ -94,9 +100,7 @@ t.test('passthrough: a Location on the upstream itself is rewritten to come back
     res.writeHead(404);
     res.end();
   });
-  const gw = await startGateway(
-    upstreamsYaml([['nexus', `${hub.front.url}/nexus`, 1]], ', repositoryPrefix: docker, redirects: { mode: passthrough }'),
-  );
+  const gw = await startGateway(upstreamsYaml([['nexus', `${hub.front.url}/nexus`, 1]], ', repositoryPrefix: docker, redirects: { mode: passthrough }'));
   t.teardown(() => gw.close());
   const res = await fetch(`${gw.url}/v2/library/x/blobs/${digest}`, { redirect: 'manual' });
   t.equal(res.status, 302);

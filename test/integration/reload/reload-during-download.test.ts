@@ -4,14 +4,11 @@ import { request, type IncomingMessage } from 'node:http';
 import { registryAnswer, registryStatus, startFakeUpstream, trickle } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
 
-
 /** An upstream whose blob trickles out in 25 chunks, so a download is in flight for ~0.5 s. */
 async function tricklingUpstream() {
   const chunks = Array.from({ length: 25 }, (_, i) => Buffer.alloc(4096, i));
   const blob = trickle(chunks, 20);
-  const upstream = await startFakeUpstream((req, res) =>
-    req.url?.includes('/blobs/') ? blob(req, res) : registryAnswer('{"from":"a"}')(req, res),
-  );
+  const upstream = await startFakeUpstream((req, res) => (req.url?.includes('/blobs/') ? blob(req, res) : registryAnswer('{"from":"a"}')(req, res)));
   const digest = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
   return { upstream, digest, path: `/v2/library/x/blobs/sha256:${digest}` };
 }
@@ -33,7 +30,12 @@ t.test('a valid reload swaps weights while an in-flight download finishes on its
   const { upstream: a, digest, path } = await tricklingUpstream();
   const b = await startFakeUpstream(registryAnswer('{"from":"b"}'));
   t.teardown(() => Promise.all([a.close(), b.close()]));
-  const gw = await startGateway(upstreamsYaml([['a', a.url, 1], ['b', b.url, 0]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['a', a.url, 1],
+      ['b', b.url, 0],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const inFlight = download(`${gw.url}${path}`);
@@ -73,12 +75,23 @@ t.test('unchanged upstreams keep their breaker state across a reload; the cycle 
   const b = await startFakeUpstream(registryAnswer('{"from":"b"}'));
   t.teardown(() => Promise.all([sick.close(), a.close(), b.close()]));
   const breaker = 'breaker: { volumeThreshold: 2, resetTimeout: 30s }\n';
-  const gw = await startGateway(upstreamsYaml([['sick', sick.url, 1], ['a', a.url, 1]]) + breaker);
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['sick', sick.url, 1],
+      ['a', a.url, 1],
+    ]) + breaker,
+  );
   t.teardown(() => gw.close());
   for (let i = 0; i < 4; i++) await (await fetch(`${gw.url}/v2/x/manifests/v1`)).arrayBuffer();
   t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'sick' }), 2);
 
-  await gw.writeConfig(upstreamsYaml([['sick', sick.url, 5], ['a', a.url, 2], ['b', b.url, 1]]) + breaker);
+  await gw.writeConfig(
+    upstreamsYaml([
+      ['sick', sick.url, 5],
+      ['a', a.url, 2],
+      ['b', b.url, 1],
+    ]) + breaker,
+  );
   t.equal(await gw.app.reload(), true);
   t.equal(await gw.metric('mirrorgate_breaker_state', { upstream: 'sick' }), 2, 'still open after the reload');
   const froms: string[] = [];

@@ -9,10 +9,12 @@ const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
 const corrupt = Buffer.from(blob);
 corrupt[123_456] = corrupt[123_456]! ^ 0xff;
 
-const serve = (bytes: Buffer): FakeHandler => (req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'docker-content-digest': digest });
-  res.end(req.method === 'HEAD' ? undefined : bytes);
-};
+const serve =
+  (bytes: Buffer): FakeHandler =>
+  (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'docker-content-digest': digest });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  };
 
 /** The client's view: status, bytes received, and whether the response completed. */
 function download(url: string, method = 'GET'): Promise<{ status: number; received: number; complete: boolean }> {

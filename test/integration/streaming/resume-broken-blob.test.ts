@@ -17,7 +17,11 @@ function blobServer(options: { breakAfter?: number; ignoreRange?: boolean } = {}
     if (range !== null && options.ignoreRange !== true) {
       start = Number(range[1]);
       end = range[2] === '' ? blob.length - 1 : Number(range[2]);
-      res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${blob.length}`, 'content-length': end - start + 1, 'content-type': 'application/octet-stream' });
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${end}/${blob.length}`,
+        'content-length': end - start + 1,
+        'content-type': 'application/octet-stream',
+      });
     } else {
       res.writeHead(200, { 'content-length': blob.length, 'content-type': 'application/octet-stream', 'docker-content-digest': digest });
     }
@@ -31,7 +35,12 @@ t.test('a blob download that breaks mid-body is finished from another mirror wit
   const breaks = await startFakeUpstream(blobServer({ breakAfter: 700_000 }));
   const whole = await startFakeUpstream(blobServer());
   t.teardown(() => Promise.all([breaks.close(), whole.close()]));
-  const gw = await startGateway(upstreamsYaml([['breaks', breaks.url, 5], ['whole', whole.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['breaks', breaks.url, 5],
+      ['whole', whole.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const res = await fetch(`${gw.url}${PATH}`);
@@ -50,7 +59,12 @@ t.test("a client's own Range request is resumed within its range", async (t) => 
   const breaks = await startFakeUpstream(blobServer({ breakAfter: 1000 }));
   const whole = await startFakeUpstream(blobServer());
   t.teardown(() => Promise.all([breaks.close(), whole.close()]));
-  const gw = await startGateway(upstreamsYaml([['breaks', breaks.url, 5], ['whole', whole.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['breaks', breaks.url, 5],
+      ['whole', whole.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   const res = await fetch(`${gw.url}${PATH}`, { headers: { range: 'bytes=100000-199999' } });
@@ -64,7 +78,12 @@ t.test('a mirror that ignores Range cannot continue it: the next one does, or th
   const breaks = await startFakeUpstream(blobServer({ breakAfter: 5000 }));
   const ignores = await startFakeUpstream(blobServer({ ignoreRange: true }));
   t.teardown(() => Promise.all([breaks.close(), ignores.close()]));
-  const gw = await startGateway(upstreamsYaml([['breaks', breaks.url, 5], ['ignores', ignores.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['breaks', breaks.url, 5],
+      ['ignores', ignores.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
 
   await t.rejects(async () => {
@@ -83,7 +102,12 @@ t.test('manifests are not resumed (a tag may differ between mirrors)', async (t)
   });
   const whole = await startFakeUpstream(blobServer());
   t.teardown(() => Promise.all([breaks.close(), whole.close()]));
-  const gw = await startGateway(upstreamsYaml([['breaks', breaks.url, 5], ['whole', whole.url, 1]]));
+  const gw = await startGateway(
+    upstreamsYaml([
+      ['breaks', breaks.url, 5],
+      ['whole', whole.url, 1],
+    ]),
+  );
   t.teardown(() => gw.close());
   await t.rejects(async () => (await fetch(`${gw.url}/v2/library/x/manifests/latest`)).arrayBuffer());
   t.equal(whole.requests.length, 0);

@@ -9,13 +9,19 @@ const peers = [
 
 t.test('backups take no traffic while a primary is eligible', async (t) => {
   const balancer = new Balancer(peers);
-  t.same([1, 2, 3, 4, 5, 6].map(() => balancer.pick()?.name), ['a', 'b', 'a', 'a', 'b', 'a']);
+  t.same(
+    [1, 2, 3, 4, 5, 6].map(() => balancer.pick()?.name),
+    ['a', 'b', 'a', 'a', 'b', 'a'],
+  );
 });
 
 t.test('a peer marked down is skipped until marked up', async (t) => {
   const balancer = new Balancer(peers);
   balancer.setStatus('a', false);
-  t.same([1, 2].map(() => balancer.pick()?.name), ['b', 'b']);
+  t.same(
+    [1, 2].map(() => balancer.pick()?.name),
+    ['b', 'b'],
+  );
   balancer.setStatus('a', true);
   t.equal(balancer.pick()?.name, 'a');
 });

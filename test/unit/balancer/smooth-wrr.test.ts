@@ -29,7 +29,10 @@ t.test('weight 0 is never picked', async (t) => {
 });
 
 t.test('ineligible peers take no part and keep their current weight', async (t) => {
-  t.equal(sequence({ a: 5, b: 1, c: 1 }, 4, (name) => name !== 'a'), 'b c b c');
+  t.equal(
+    sequence({ a: 5, b: 1, c: 1 }, 4, (name) => name !== 'a'),
+    'b c b c',
+  );
 });
 
 t.test('property: every window of Σw picks gives each peer exactly its weight', async (t) => {

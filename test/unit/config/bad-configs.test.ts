@@ -97,10 +97,7 @@ const cases: Case[] = [
   {
     name: 'missing name and url are reported at the entry',
     yaml: doc(...HUB, '  - weight: 2', '    backup: true'),
-    expected: [
-      'conf/x.yaml:4:5 upstreams[1].name: required key is missing',
-      'conf/x.yaml:4:5 upstreams[1].url: required key is missing',
-    ],
+    expected: ['conf/x.yaml:4:5 upstreams[1].name: required key is missing', 'conf/x.yaml:4:5 upstreams[1].url: required key is missing'],
   },
   {
     name: 'all weights 0',
@@ -198,24 +195,18 @@ const cases: Case[] = [
   {
     name: 'URL ending in /v2',
     yaml: doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io/v2'),
-    expected: [
-      'conf/x.yaml:3:10 upstreams[0].url: must not end with "/v2": the gateway appends /v2 itself; use "https://registry-1.docker.io"',
-    ],
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: must not end with "/v2": the gateway appends /v2 itself; use "https://registry-1.docker.io"'],
   },
   {
     name: 'URL with base path ending in /v2/',
     yaml: doc('upstreams:', '  - name: nexus', '    url: "https://nexus.corp/repository/hub/v2/"'),
-    expected: [
-      'conf/x.yaml:3:10 upstreams[0].url: must not end with "/v2": the gateway appends /v2 itself; use "https://nexus.corp/repository/hub"',
-    ],
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: must not end with "/v2": the gateway appends /v2 itself; use "https://nexus.corp/repository/hub"'],
   },
   {
     name: 'URL with credentials (value not echoed)',
     yaml: doc('upstreams:', '  - name: hub', '    url: https://bob:${HUB_TOKEN}@registry-1.docker.io'),
     env: { HUB_TOKEN: 's3cret' },
-    expected: [
-      'conf/x.yaml:3:10 upstreams[0].url: must not contain credentials (user:password@); configure registry auth elsewhere',
-    ],
+    expected: ['conf/x.yaml:3:10 upstreams[0].url: must not contain credentials (user:password@); configure registry auth elsewhere'],
   },
   {
     name: 'URL with query string',
@@ -238,16 +229,12 @@ const cases: Case[] = [
   {
     name: 'duration written in words',
     yaml: doc(...HUB, '    timeouts:', '      connect: 5 seconds'),
-    expected: [
-      'conf/x.yaml:5:16 upstreams[0].timeouts.connect: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "5 seconds"',
-    ],
+    expected: ['conf/x.yaml:5:16 upstreams[0].timeouts.connect: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "5 seconds"'],
   },
   {
     name: 'negative duration',
     yaml: doc(...HUB, '    timeouts: { headers: -1s }'),
-    expected: [
-      'conf/x.yaml:4:26 upstreams[0].timeouts.headers: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"',
-    ],
+    expected: ['conf/x.yaml:4:26 upstreams[0].timeouts.headers: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"'],
   },
   {
     name: 'duration without unit',
@@ -257,23 +244,17 @@ const cases: Case[] = [
   {
     name: 'zero duration where > 0 is required',
     yaml: doc(...HUB, '    timeouts:', '      idle: 0s'),
-    expected: [
-      'conf/x.yaml:5:13 upstreams[0].timeouts.idle: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "0s"',
-    ],
+    expected: ['conf/x.yaml:5:13 upstreams[0].timeouts.idle: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "0s"'],
   },
   {
     name: 'negative drain timeout',
     yaml: doc(...HUB, 'shutdown:', '  drainTimeout: -1s'),
-    expected: [
-      'conf/x.yaml:5:17 shutdown.drainTimeout: must be a duration >= 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"',
-    ],
+    expected: ['conf/x.yaml:5:17 shutdown.drainTimeout: must be a duration >= 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"'],
   },
   {
     name: 'duration too long for a Node timer',
     yaml: doc(...HUB, 'breaker:', '  resetTimeout: 1000h'),
-    expected: [
-      'conf/x.yaml:5:17 breaker.resetTimeout: must be at most 2147483647ms (about 24.8 days; Node timers overflow beyond that), got string "1000h"',
-    ],
+    expected: ['conf/x.yaml:5:17 breaker.resetTimeout: must be at most 2147483647ms (about 24.8 days; Node timers overflow beyond that), got string "1000h"'],
   },
 
   // --- other sections ---
@@ -509,9 +490,7 @@ const cases: Case[] = [
   {
     name: 'registry name that is a URL',
     yaml: doc(...HUB, 'registries:', '  "https://ghcr.io":', '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]'),
-    expected: [
-      'conf/x.yaml:5:3 registries.https://ghcr.io: must be a registry host name with an optional port, such as "ghcr.io" or "registry.corp:5000"',
-    ],
+    expected: ['conf/x.yaml:5:3 registries.https://ghcr.io: must be a registry host name with an optional port, such as "ghcr.io" or "registry.corp:5000"'],
   },
   {
     name: 'registries as a list',
@@ -584,9 +563,7 @@ const cases: Case[] = [
   {
     name: 'hosts with a port',
     yaml: doc(...HUB, 'registries:', '  ghcr.io:', '    hosts: ["ghcr-mirror.company.com:5000"]', '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]'),
-    expected: [
-      'conf/x.yaml:6:13 registries.ghcr.io.hosts[0]: must be a host name without scheme, port or path, got string "ghcr-mirror.company.com:5000"',
-    ],
+    expected: ['conf/x.yaml:6:13 registries.ghcr.io.hosts[0]: must be a host name without scheme, port or path, got string "ghcr-mirror.company.com:5000"'],
   },
   {
     name: 'registry names differing only in case',
@@ -598,9 +575,7 @@ const cases: Case[] = [
       '  GHCR.IO:',
       '    upstreams: [{ name: b, url: "https://b" }]',
     ),
-    expected: [
-      'conf/x.yaml:7:3 registries.GHCR.IO: duplicate registry "ghcr.io" (registry names are not case-sensitive); first defined at line 5',
-    ],
+    expected: ['conf/x.yaml:7:3 registries.GHCR.IO: duplicate registry "ghcr.io" (registry names are not case-sensitive); first defined at line 5'],
   },
   {
     name: 'unknown key inside a registry with a hint',

@@ -26,10 +26,7 @@ t.test('other dollars are kept', async (t) => {
 
 t.test('unset, malformed and unterminated references are problems', async (t) => {
   t.strictSame(expandEnv('${HUB_TOKEN}', env).problems, ['environment variable HUB_TOKEN is not set']);
-  t.strictSame(expandEnv('${A}-${B}', env).problems, [
-    'environment variable A is not set',
-    'environment variable B is not set',
-  ]);
+  t.strictSame(expandEnv('${A}-${B}', env).problems, ['environment variable A is not set', 'environment variable B is not set']);
   t.strictSame(expandEnv('${1X}', env).problems, ['invalid environment variable name "1X"']);
   t.strictSame(expandEnv('${}', env).problems, ['invalid environment variable name ""']);
   t.strictSame(expandEnv('x${HUB', env).problems, ['unterminated "${" (write "$${" for a literal "${")']);

@@ -186,7 +186,14 @@ t.test('an empty password file', async (t) => {
   ];
   for (const [what, content, accepted] of contents) {
     const dir = t.testdir({
-      'x.yaml': doc('upstreams:', '  - name: hub', '    url: https://registry-1.docker.io', '    auth:', '      username: bot', '      passwordFile: hub.secret'),
+      'x.yaml': doc(
+        'upstreams:',
+        '  - name: hub',
+        '    url: https://registry-1.docker.io',
+        '    auth:',
+        '      username: bot',
+        '      passwordFile: hub.secret',
+      ),
       'hub.secret': content,
     });
     const file = join(dir, 'x.yaml');
@@ -226,9 +233,7 @@ t.test('non-regular files are refused without being opened', async (t) => {
   t.test('a FIFO does not block the check', { skip: mkfifo }, async (t) => {
     const fifoFile = join(fifoDir, 'x.yaml');
     // Opening the FIFO for reading would wait for a writer forever; the test's timeout would catch that.
-    await expectProblems(t, fifoFile, [
-      `${fifoFile}:2:69 upstreams[0].auth.passwordFile: cannot read file ${join(fifoDir, 'pipe')} (not a regular file)`,
-    ]);
+    await expectProblems(t, fifoFile, [`${fifoFile}:2:69 upstreams[0].auth.passwordFile: cannot read file ${join(fifoDir, 'pipe')} (not a regular file)`]);
   });
 });
 
@@ -247,9 +252,7 @@ t.test('an unreadable file (mode 000)', async (t) => {
   });
   // Root (as in the CI container) reads mode-000 files regardless, so EACCES cannot be produced
   // for real there; the simulated test below covers the message in every environment.
-  const skip = canReadUnreadable(dir)
-    ? `this process (uid ${process.getuid?.() ?? '?'}) can read mode-000 files, so there is no real EACCES to test`
-    : false;
+  const skip = canReadUnreadable(dir) ? `this process (uid ${process.getuid?.() ?? '?'}) can read mode-000 files, so there is no real EACCES to test` : false;
   t.test('is reported with EACCES', { skip }, async (t) => {
     chmodSync(join(dir, 'ca.pem'), 0o000);
     chmodSync(join(dir, 'hub.secret'), 0o000);
@@ -266,11 +269,9 @@ t.test('an unreadable file (mode 000)', async (t) => {
 });
 
 t.test('read errors are reported by code (simulated, so it also runs as root)', async (t) => {
-  const denied = (file: string): Promise<never> =>
-    Promise.reject(Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: 'EACCES' }));
+  const denied = (file: string): Promise<never> => Promise.reject(Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: 'EACCES' }));
   const fs: FileSystem = {
-    stat: (file) =>
-      file === '/parent-denied/ca.pem' ? denied(file) : Promise.resolve({ isFile: () => true, isDirectory: () => false }),
+    stat: (file) => (file === '/parent-denied/ca.pem' ? denied(file) : Promise.resolve({ isFile: () => true, isDirectory: () => false })),
     readFile: denied,
   };
   const problems = await checkFiles(

@@ -289,7 +289,11 @@ t.test('registries: file order after docker.io, names and hosts lowercased, glob
       ['public.ecr.aws', [], ['ecr-hub']],
     ],
   );
-  t.strictSame(config.upstreams.map((u) => u.name), ['hub'], 'upstreams stays the top-level list');
+  t.strictSame(
+    config.upstreams.map((u) => u.name),
+    ['hub'],
+    'upstreams stays the top-level list',
+  );
   t.strictSame(config.registries[1]!.upstreams[0], { ...defaultUpstream('quay', 'https://quay.io', false), weight: 0, breaker });
   t.strictSame(config.registries[1]!.upstreams[1]!.breaker, { ...breaker, windowMs: 60_000 });
   t.strictSame(config.registries[2]!.upstreams[0], { ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker });
@@ -538,8 +542,8 @@ t.test('parseConfig does not touch process.env', async (t) => {
   t.teardown(() => {
     delete process.env.MIRRORGATE_TEST_ONLY_VAR;
   });
-  t.throws(
-    () => parse(doc('upstreams:', '  - { name: a, url: "https://${MIRRORGATE_TEST_ONLY_VAR}" }')),
-    { code: 'CONFIG_INVALID', message: 'conf/test.yaml:2:21 upstreams[0].url: environment variable MIRRORGATE_TEST_ONLY_VAR is not set' },
-  );
+  t.throws(() => parse(doc('upstreams:', '  - { name: a, url: "https://${MIRRORGATE_TEST_ONLY_VAR}" }')), {
+    code: 'CONFIG_INVALID',
+    message: 'conf/test.yaml:2:21 upstreams[0].url: environment variable MIRRORGATE_TEST_ONLY_VAR is not set',
+  });
 });

@@ -38,10 +38,7 @@ export function joinPath(parent: string, key: string): string {
 
 /** How the loader names `path` in its problems: `upstreams[0].tls.ca`, `registries.probe.example.hosts`. */
 export function concretePath(path: string): string {
-  return pathSegments(path).reduce<string>(
-    (acc, s) => (s === '[]' ? `${acc}[0]` : joinPath(acc, s === '<name>' ? NAME : s)),
-    '',
-  );
+  return pathSegments(path).reduce<string>((acc, s) => (s === '[]' ? `${acc}[0]` : joinPath(acc, s === '<name>' ? NAME : s)), '');
 }
 
 /** Sets `path` in `doc` to `value`, creating mappings (or a one-item list before `[]`) on the way. */

@@ -28,7 +28,12 @@ function documentedRows(markdown: string): Row[] {
   const rows: Row[] = [];
   let inTable = false;
   markdown.split('\n').forEach((text, i) => {
-    const cells = text.startsWith('|') ? text.slice(1, text.endsWith('|') ? -1 : undefined).split(' | ').map((c) => c.trim()) : undefined;
+    const cells = text.startsWith('|')
+      ? text
+          .slice(1, text.endsWith('|') ? -1 : undefined)
+          .split(' | ')
+          .map((c) => c.trim())
+      : undefined;
     if (cells === undefined) inTable = false;
     else if (cells.join('|') === 'key|type|default|meaning') inTable = true;
     else if (inTable && !cells[0]!.startsWith('---')) {
@@ -50,7 +55,11 @@ const sameAs = new Map(CONFIG_KEYS.filter((k) => k.sameAs !== undefined).map((k)
 
 t.test('the doc has the tables the test reads', async (t) => {
   t.ok(rows.length >= 30, `${rows.length} rows found`);
-  t.same(rows.map((r) => r.path).filter((p, i, all) => all.indexOf(p) !== i), [], 'no key documented twice');
+  t.same(
+    rows.map((r) => r.path).filter((p, i, all) => all.indexOf(p) !== i),
+    [],
+    'no key documented twice',
+  );
 });
 
 t.test('every key the loader accepts is documented, and no other', async (t) => {

@@ -22,7 +22,12 @@ function documentedMetrics(markdown: string): Map<string, Row> {
   const rows = new Map<string, Row>();
   let inTable = false;
   markdown.split('\n').forEach((text, i) => {
-    const cells = text.startsWith('|') ? text.slice(1, -1).split(' | ').map((c) => c.trim()) : undefined;
+    const cells = text.startsWith('|')
+      ? text
+          .slice(1, -1)
+          .split(' | ')
+          .map((c) => c.trim())
+      : undefined;
     if (cells === undefined) inTable = false;
     else if (cells.join('|') === 'metric|type|labels|meaning') inTable = true;
     else if (inTable && !cells[0]!.startsWith('---')) {
@@ -78,7 +83,11 @@ t.test('every family /metrics exposes is documented with its type', async (t) =>
   exercise(metrics);
   const exposed = exposedFamilies(await metrics.render());
   t.ok(exposed.size >= 9, `${exposed.size} families exposed`);
-  t.same([...exposed.keys()].filter((name) => !documented.has(name)), [], `exposed by /metrics, missing from ${DOC}`);
+  t.same(
+    [...exposed.keys()].filter((name) => !documented.has(name)),
+    [],
+    `exposed by /metrics, missing from ${DOC}`,
+  );
   for (const [name, family] of exposed) {
     const row = documented.get(name);
     if (row !== undefined) t.equal(row.type, family.type, `${DOC}:${row.line} ${name}: type`);

@@ -9,23 +9,26 @@ t.test('the upstream duration histogram renders like a prom-client histogram', a
   metrics.upstreamHeaders('ghcr.io', 'ghcr', 0.01);
   const text = await metrics.render();
   const lines = text.split('\n').filter((line) => line.startsWith('mirrorgate_upstream_duration_seconds'));
-  t.same(lines.filter((line) => line.includes('upstream="hub"')), [
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.005"} 1',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.01"} 1',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.025"} 1',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.05"} 1',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.1"} 1',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.25"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.5"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="1"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="2.5"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="5"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="10"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="30"} 2',
-    'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="+Inf"} 3',
-    'mirrorgate_upstream_duration_seconds_sum{registry="docker.io",upstream="hub"} 99.203',
-    'mirrorgate_upstream_duration_seconds_count{registry="docker.io",upstream="hub"} 3',
-  ]);
+  t.same(
+    lines.filter((line) => line.includes('upstream="hub"')),
+    [
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.005"} 1',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.01"} 1',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.025"} 1',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.05"} 1',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.1"} 1',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.25"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="0.5"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="1"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="2.5"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="5"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="10"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="30"} 2',
+      'mirrorgate_upstream_duration_seconds_bucket{registry="docker.io",upstream="hub",le="+Inf"} 3',
+      'mirrorgate_upstream_duration_seconds_sum{registry="docker.io",upstream="hub"} 99.203',
+      'mirrorgate_upstream_duration_seconds_count{registry="docker.io",upstream="hub"} 3',
+    ],
+  );
   t.ok(text.includes('# TYPE mirrorgate_upstream_duration_seconds histogram'));
   t.ok(lines.some((line) => line === 'mirrorgate_upstream_duration_seconds_count{registry="ghcr.io",upstream="ghcr"} 1'));
   metrics.forgetUpstream('docker.io', 'hub');

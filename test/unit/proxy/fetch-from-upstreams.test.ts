@@ -4,7 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { fetchFromUpstreams, type AttemptableUpstream, type FetchMetrics, type FetchRequest, type UpstreamChoice } from '../../../src/proxy/fetch-from-upstreams.js';
+import {
+  fetchFromUpstreams,
+  type AttemptableUpstream,
+  type FetchMetrics,
+  type FetchRequest,
+  type UpstreamChoice,
+} from '../../../src/proxy/fetch-from-upstreams.js';
 import { verifyingSink } from '../../../src/proxy/verify.js';
 import type { ResponseHeaders, Sink } from '../../../src/stream/sink.js';
 import { BreakerOpenError } from '../../../src/upstream/breaker.js';
@@ -43,16 +49,26 @@ function answer(name: string, status: number, headers: ResponseHeaders, chunks: 
   };
 }
 
-const refuse = (name: string): Script => () => Promise.reject(new UpstreamAttemptError(name, 'connect', undefined, 0));
+const refuse =
+  (name: string): Script =>
+  () =>
+    Promise.reject(new UpstreamAttemptError(name, 'connect', undefined, 0));
 const notFound = (name: string): Script => answer(name, 404, {}, [Buffer.from(`{"from":"${name}"}`)]);
-const blob = (name: string, breakAfter?: number): Script => answer(name, 200, { 'content-length': String(BLOB.length) }, [BLOB.subarray(0, 10), BLOB.subarray(10)], breakAfter);
+const blob = (name: string, breakAfter?: number): Script =>
+  answer(name, 200, { 'content-length': String(BLOB.length) }, [BLOB.subarray(0, 10), BLOB.subarray(10)], breakAfter);
 /** Answers a Range request for the rest of BLOB with a 206, as a registry does. */
-const rangeServer = (name: string): Script => (request, sink, hooks) => {
-  const [, from] = /^bytes=(\d+)-/.exec(request.headers['range'] ?? '') ?? [];
-  const start = Number(from ?? 0);
-  const rest = BLOB.subarray(start);
-  return answer(name, 206, { 'content-range': `bytes ${start}-${BLOB.length - 1}/${BLOB.length}`, 'content-length': String(rest.length) }, [rest])(request, sink, hooks);
-};
+const rangeServer =
+  (name: string): Script =>
+  (request, sink, hooks) => {
+    const [, from] = /^bytes=(\d+)-/.exec(request.headers['range'] ?? '') ?? [];
+    const start = Number(from ?? 0);
+    const rest = BLOB.subarray(start);
+    return answer(name, 206, { 'content-range': `bytes ${start}-${BLOB.length - 1}/${BLOB.length}`, 'content-length': String(rest.length) }, [rest])(
+      request,
+      sink,
+      hooks,
+    );
+  };
 
 class RecordingSink implements Sink {
   started: { status: number; headers: ResponseHeaders } | undefined;
@@ -102,7 +118,14 @@ t.test('failover goes down the balancer order, each upstream at most once, withi
   t.same(choice.attempts, ['a', 'b', 'c'], 'three tries, then no more');
   t.equal(result.kind, 'unavailable');
   t.equal(result.attempts, 3);
-  t.same(result.failovers.map((f) => [f.upstream, f.reason]), [['a', 'connect'], ['b', 'connect'], ['c', 'connect']]);
+  t.same(
+    result.failovers.map((f) => [f.upstream, f.reason]),
+    [
+      ['a', 'connect'],
+      ['b', 'connect'],
+      ['c', 'connect'],
+    ],
+  );
   t.equal(sink.started, undefined, 'nothing reached the sink');
 
   const fine = group({ a: refuse('a'), b: blob('b'), c: blob('c') });
@@ -115,7 +138,10 @@ t.test('a breaker that is open is a failover reason of its own', async (t) => {
   const choice = group({ a: () => Promise.reject(new BreakerOpenError('a')), b: blob('b') });
   const result = await fetchFromUpstreams(blobRequest, new RecordingSink(), deps(choice), live());
   t.match(result, { kind: 'relayed', upstream: 'b' });
-  t.same(result.failovers.map((f) => f.reason), ['breaker_open']);
+  t.same(
+    result.failovers.map((f) => f.reason),
+    ['breaker_open'],
+  );
 });
 
 t.test('404 policy: with on404 the next mirror is asked, and only an all-404 answer is a 404', async (t) => {
@@ -174,7 +200,10 @@ t.test('a digest mismatch is broken, not resumed: bytes already sent were wrong'
   const sink = new RecordingSink();
   const result = await fetchFromUpstreams(blobRequest, verifyingSink(sink, DIGEST), deps(choice), live());
   t.match(result, { kind: 'broken', upstream: 'a' });
-  t.same(result.failovers.map((f) => f.reason), ['digest']);
+  t.same(
+    result.failovers.map((f) => f.reason),
+    ['digest'],
+  );
   t.notOk(sink.ended, 'the sink was never completed');
   t.same(choice.attempts, ['a']);
 });

@@ -16,7 +16,13 @@ t.test('challenges as registries send them', async (t) => {
         { scheme: 'bearer', params: { realm: 'https://t/token', service: 's' } },
       ],
     ],
-    [['Basic realm="a"', 'Bearer realm="b"'], [{ scheme: 'basic', params: { realm: 'a' } }, { scheme: 'bearer', params: { realm: 'b' } }]],
+    [
+      ['Basic realm="a"', 'Bearer realm="b"'],
+      [
+        { scheme: 'basic', params: { realm: 'a' } },
+        { scheme: 'bearer', params: { realm: 'b' } },
+      ],
+    ],
     ['Bearer realm="with \\"escaped\\" quote"', [{ scheme: 'bearer', params: { realm: 'with "escaped" quote' } }]],
     ['Bearer realm="unterminated', [{ scheme: 'bearer', params: {} }]],
     ['', []],

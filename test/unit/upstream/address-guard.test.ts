@@ -2,7 +2,24 @@ import t from 'tap';
 import { guardedLookup, isInternalAddress, redirectTargetProblem } from '../../../src/upstream/address-guard.js';
 
 t.test('internal addresses', async (t) => {
-  for (const address of ['127.0.0.1', '127.9.9.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '::1', '::', 'fd00:ec2::254', 'fc00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+  for (const address of [
+    '127.0.0.1',
+    '127.9.9.9',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '0.0.0.0',
+    '100.64.0.1',
+    '::1',
+    '::',
+    'fd00:ec2::254',
+    'fc00::1',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+  ]) {
     t.ok(isInternalAddress(address), address);
   }
   for (const address of ['8.8.8.8', '172.32.0.1', '104.16.1.1', '2606:4700::1111', '::ffff:8.8.8.8', 'not-an-ip']) {

@@ -59,7 +59,10 @@ t.test('a failed fetch is shared, not cached: the next call fetches again', asyn
     throw new Error('realm down');
   };
   const results = await Promise.allSettled([cache.get('s', failing), cache.get('s', failing)]);
-  t.same(results.map((r) => r.status), ['rejected', 'rejected']);
+  t.same(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
   t.equal(calls, 1);
   await t.rejects(cache.get('s', failing));
   t.equal(calls, 2);
