@@ -9,24 +9,11 @@
 // usage: node gateway-bare.mjs PORT host:port:weight[,host:port:weight...]
 import http from 'node:http';
 import { Pool } from 'undici';
+import { parseUpstreams, smoothRoundRobin } from './peer-upstreams.mjs';
 
 const [port, spec] = process.argv.slice(2);
-const upstreams = spec.split(',').map((s) => {
-  const [host, p, weight] = s.split(':');
-  // The same pool settings as mirrorgate's defaults (maxConnections 1024 in the bench).
-  return { pool: new Pool(`http://${host}:${p}`, { connections: 1024 }), weight: Number(weight), current: 0 };
-});
-const total = upstreams.reduce((sum, u) => sum + u.weight, 0);
-
-function pick() {
-  let best;
-  for (const u of upstreams) {
-    u.current += u.weight;
-    if (best === undefined || u.current > best.current) best = u;
-  }
-  best.current -= total;
-  return best.pool;
-}
+// The same pool settings as mirrorgate's defaults (maxConnections 1024 in the bench).
+const pick = smoothRoundRobin(parseUpstreams(spec).map(({ origin, weight }) => ({ pool: new Pool(origin, { connections: 1024 }), weight })));
 
 const FORWARDED = ['accept', 'range', 'if-none-match', 'user-agent'];
 const HOP_BY_HOP = new Set([
@@ -96,6 +83,6 @@ http
       const value = req.headers[name];
       if (typeof value === 'string' && value !== '') headers[name] = value;
     }
-    pick().dispatch({ method, path: req.url, headers, reset: false }, new Relay(res));
+    pick().pool.dispatch({ method, path: req.url, headers, reset: false }, new Relay(res));
   })
   .listen(Number(port), '127.0.0.1');
