@@ -35,40 +35,29 @@ export interface Metrics {
   configReload(result: 'success' | 'error'): void;
 }
 
-type UpstreamLabels = 'registry' | 'upstream';
+/** A counter fed from a Tally: the request path adds plain numbers, the scrape folds them in. */
+function talliedCounter<L extends string>(registry: client.Registry, name: string, help: string, labelNames: readonly L[]): Tally<L> {
+  const tally = new Tally<L>();
+  tally.bind(new client.Counter({ name, help, labelNames, registers: [registry], collect: () => tally.flush() }));
+  return tally;
+}
 
-/** The request-path families: counted in plain tallies and folded in at scrape time (no label hashing per request). */
+/** The request-path families: no label hashing per request. */
 function trafficFamilies(registry: client.Registry) {
-  const requestTally = new Tally<'registry' | 'upstream' | 'method' | 'kind' | 'code'>();
-  const bytesTally = new Tally<UpstreamLabels>();
-  const selectedTally = new Tally<UpstreamLabels>();
-  requestTally.bind(
-    new client.Counter({
-      name: 'mirrorgate_requests_total',
-      help: 'Client requests answered, by the upstream that answered (none when answered locally)',
-      labelNames: ['registry', 'upstream', 'method', 'kind', 'code'] as const,
-      registers: [registry],
-      collect: () => requestTally.flush(),
-    }),
+  const requestTally = talliedCounter(
+    registry,
+    'mirrorgate_requests_total',
+    'Client requests answered, by the upstream that answered (none when answered locally)',
+    ['registry', 'upstream', 'method', 'kind', 'code'],
   );
-  bytesTally.bind(
-    new client.Counter({
-      name: 'mirrorgate_response_bytes_total',
-      help: 'Response body bytes relayed to clients, by upstream',
-      labelNames: ['registry', 'upstream'] as const,
-      registers: [registry],
-      collect: () => bytesTally.flush(),
-    }),
-  );
-  selectedTally.bind(
-    new client.Counter({
-      name: 'mirrorgate_upstream_selected_total',
-      help: 'Attempts sent to each upstream by the balancer',
-      labelNames: ['registry', 'upstream'] as const,
-      registers: [registry],
-      collect: () => selectedTally.flush(),
-    }),
-  );
+  const bytesTally = talliedCounter(registry, 'mirrorgate_response_bytes_total', 'Response body bytes relayed to clients, by upstream', [
+    'registry',
+    'upstream',
+  ]);
+  const selectedTally = talliedCounter(registry, 'mirrorgate_upstream_selected_total', 'Attempts sent to each upstream by the balancer', [
+    'registry',
+    'upstream',
+  ]);
   const upstreamDuration = new FastHistogram(
     'mirrorgate_upstream_duration_seconds',
     'Time from sending a request upstream to receiving its response headers',
@@ -76,6 +65,11 @@ function trafficFamilies(registry: client.Registry) {
   );
   registry.registerMetric(upstreamDuration as unknown as client.Metric);
   return { requestTally, bytesTally, selectedTally, upstreamDuration };
+}
+
+/** A gauge per upstream; across `workers` the cluster reports the largest value. */
+function upstreamGauge(registry: client.Registry, name: string, help: string): client.Gauge<'registry' | 'upstream'> {
+  return new client.Gauge({ name, help, labelNames: ['registry', 'upstream'] as const, registers: [registry], aggregator: 'max' });
 }
 
 /** Per-upstream state: failovers, breaker state, configured weight. */
@@ -87,20 +81,12 @@ function upstreamFamilies(registry: client.Registry) {
     registers: [registry],
   });
   // Across workers each has its own breaker: the cluster reports the worst (max) state.
-  const breaker = new client.Gauge({
-    name: 'mirrorgate_breaker_state',
-    help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open (with workers: the most open of them)',
-    labelNames: ['registry', 'upstream'] as const,
-    registers: [registry],
-    aggregator: 'max',
-  });
-  const weight = new client.Gauge({
-    name: 'mirrorgate_upstream_weight',
-    help: 'Configured weight per upstream',
-    labelNames: ['registry', 'upstream'] as const,
-    registers: [registry],
-    aggregator: 'max',
-  });
+  const breaker = upstreamGauge(
+    registry,
+    'mirrorgate_breaker_state',
+    'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open (with workers: the most open of them)',
+  );
+  const weight = upstreamGauge(registry, 'mirrorgate_upstream_weight', 'Configured weight per upstream');
   return { failovers, breaker, weight };
 }
 

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { tableRows } from '../../helpers/markdown-tables.js';
 import { CONFIG_KEYS } from '../../../src/config/index.js';
 import { acceptedKeys, baseDocument, parse, pathsCovered, toYaml, withRaw } from '../config/schema-walk.js';
 
@@ -25,24 +26,11 @@ interface Row {
 
 /** The rows of every `| key | type | default | meaning |` table. */
 function documentedRows(markdown: string): Row[] {
-  const rows: Row[] = [];
-  let inTable = false;
-  markdown.split('\n').forEach((text, i) => {
-    const cells = text.startsWith('|')
-      ? text
-          .slice(1, text.endsWith('|') ? -1 : undefined)
-          .split(' | ')
-          .map((c) => c.trim())
-      : undefined;
-    if (cells === undefined) inTable = false;
-    else if (cells.join('|') === 'key|type|default|meaning') inTable = true;
-    else if (inTable && !cells[0]!.startsWith('---')) {
-      const key = /^`([^`]+)`$/.exec(cells[0]!);
-      if (key === null) throw new Error(`${DOC}:${i + 1}: the key cell must be one \`path\`, got ${cells[0]}`);
-      rows.push({ path: key[1]!, default: cells[2] ?? '', line: i + 1 });
-    }
+  return tableRows(markdown, ['key', 'type', 'default', 'meaning']).map(({ cells, line }) => {
+    const key = /^`([^`]+)`$/.exec(cells[0]!);
+    if (key === null) throw new Error(`${DOC}:${line}: the key cell must be one \`path\`, got ${cells[0]}`);
+    return { path: key[1]!, default: cells[2] ?? '', line };
   });
-  return rows;
 }
 
 /** `` `5s` `` → `5s`; undefined for anything but a single code span (`none`, `—`, prose). */

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { tableRows } from '../../helpers/markdown-tables.js';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
 
 const DOC = 'docs/metrics.md';
@@ -20,24 +21,13 @@ interface Row {
 /** The rows of every `| metric | type | labels | meaning |` table, by metric name. */
 function documentedMetrics(markdown: string): Map<string, Row> {
   const rows = new Map<string, Row>();
-  let inTable = false;
-  markdown.split('\n').forEach((text, i) => {
-    const cells = text.startsWith('|')
-      ? text
-          .slice(1, -1)
-          .split(' | ')
-          .map((c) => c.trim())
-      : undefined;
-    if (cells === undefined) inTable = false;
-    else if (cells.join('|') === 'metric|type|labels|meaning') inTable = true;
-    else if (inTable && !cells[0]!.startsWith('---')) {
-      const name = /^`([a-z_:][a-z0-9_:]*)`$/.exec(cells[0]!)?.[1];
-      if (name === undefined) throw new Error(`${DOC}:${i + 1}: the metric cell must be one \`name\`, got ${cells[0]}`);
-      if (rows.has(name)) throw new Error(`${DOC}:${i + 1}: ${name} is documented twice`);
-      const labels = [...(cells[2] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
-      rows.set(name, { type: cells[1] ?? '', labels, line: i + 1 });
-    }
-  });
+  for (const { cells, line } of tableRows(markdown, ['metric', 'type', 'labels', 'meaning'])) {
+    const name = /^`([a-z_:][a-z0-9_:]*)`$/.exec(cells[0]!)?.[1];
+    if (name === undefined) throw new Error(`${DOC}:${line}: the metric cell must be one \`name\`, got ${cells[0]}`);
+    if (rows.has(name)) throw new Error(`${DOC}:${line}: ${name} is documented twice`);
+    const labels = [...(cells[2] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
+    rows.set(name, { type: cells[1] ?? '', labels, line });
+  }
   return rows;
 }
 

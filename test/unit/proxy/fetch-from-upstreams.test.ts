@@ -13,6 +13,7 @@ import {
 } from '../../../src/proxy/fetch-from-upstreams.js';
 import { verifyingSink } from '../../../src/proxy/verify.js';
 import type { ResponseHeaders, Sink } from '../../../src/stream/sink.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
 import { BreakerOpenError } from '../../../src/upstream/breaker.js';
 import { UpstreamAttemptError, failureReason } from '../../../src/upstream/errors.js';
 import type { AttemptOutcome } from '../../../src/upstream/outcome.js';
@@ -69,26 +70,6 @@ const rangeServer =
       hooks,
     );
   };
-
-class RecordingSink implements Sink {
-  started: { status: number; headers: ResponseHeaders } | undefined;
-  readonly chunks: Buffer[] = [];
-  ended = false;
-  start(status: number, headers: ResponseHeaders): void {
-    this.started = { status, headers };
-  }
-  write(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    return true;
-  }
-  onceDrain(): void {}
-  end(): void {
-    this.ended = true;
-  }
-  get body(): string {
-    return Buffer.concat(this.chunks).toString();
-  }
-}
 
 /** Upstreams in the order given; `pick` offers the first one not tried yet, as a balancer would. */
 function group(scripts: Record<string, Script>): UpstreamChoice & { attempts: string[]; requests: AttemptRequest[] } {

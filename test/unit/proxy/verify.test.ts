@@ -1,25 +1,7 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { verifyingSink } from '../../../src/proxy/verify.js';
-import type { ResponseHeaders, Sink } from '../../../src/stream/sink.js';
-
-/** What reached the client, in order: the bytes of each write, and whether the body was ended. */
-class RecordingClient implements Sink {
-  started: { status: number; headers: ResponseHeaders } | undefined;
-  readonly writes: string[] = [];
-  ended = false;
-  start(status: number, headers: ResponseHeaders): void {
-    this.started = { status, headers };
-  }
-  write(chunk: Buffer): boolean {
-    this.writes.push(chunk.toString());
-    return true;
-  }
-  onceDrain(): void {}
-  end(): void {
-    this.ended = true;
-  }
-}
+import { RecordingSink } from '../../helpers/recording-sink.js';
 
 const CHUNKS = ['first-', 'second-', 'third'];
 const BODY = CHUNKS.join('');
@@ -27,7 +9,7 @@ const DIGEST = `sha256:${createHash('sha256').update(BODY).digest('hex')}`;
 const WRONG = `sha256:${'0'.repeat(64)}`;
 
 t.test('with a Content-Length only the chunk that completes the body waits for the check', async (t) => {
-  const client = new RecordingClient();
+  const client = new RecordingSink();
   const target = verifyingSink(client, DIGEST);
   target.start(200, { 'content-length': String(BODY.length) });
   target.write(Buffer.from(CHUNKS[0]!));
@@ -41,7 +23,7 @@ t.test('with a Content-Length only the chunk that completes the body waits for t
 });
 
 t.test('a mismatch keeps the last chunk and the end from the client', async (t) => {
-  const client = new RecordingClient();
+  const client = new RecordingSink();
   const target = verifyingSink(client, WRONG);
   target.start(200, { 'content-length': String(BODY.length) });
   for (const chunk of CHUNKS) target.write(Buffer.from(chunk));
@@ -51,7 +33,7 @@ t.test('a mismatch keeps the last chunk and the end from the client', async (t) 
 });
 
 t.test('without a Content-Length each chunk waits for the next one', async (t) => {
-  const client = new RecordingClient();
+  const client = new RecordingSink();
   const target = verifyingSink(client, WRONG);
   target.start(200, {});
   target.write(Buffer.from(CHUNKS[0]!));
@@ -64,7 +46,7 @@ t.test('without a Content-Length each chunk waits for the next one', async (t) =
 });
 
 t.test('a malformed Content-Length counts as none', async (t) => {
-  const client = new RecordingClient();
+  const client = new RecordingSink();
   const target = verifyingSink(client, DIGEST);
   target.start(200, { 'content-length': '12abc' });
   target.write(Buffer.from(CHUNKS[0]!));
@@ -76,7 +58,7 @@ t.test('a malformed Content-Length counts as none', async (t) => {
 });
 
 t.test('partial content and unknown algorithms pass through unverified', async (t) => {
-  const partial = new RecordingClient();
+  const partial = new RecordingSink();
   const target = verifyingSink(partial, WRONG);
   target.start(206, { 'content-range': 'bytes 0-4/10' });
   target.write(Buffer.from('abcde'));
@@ -84,6 +66,6 @@ t.test('partial content and unknown algorithms pass through unverified', async (
   t.same(partial.writes, ['abcde']);
   t.ok(partial.ended);
 
-  const other = new RecordingClient();
+  const other = new RecordingSink();
   t.equal(verifyingSink(other, 'blake3:abc'), other, 'nothing to check with: the client itself');
 });
