@@ -22,6 +22,8 @@
  *   --rss-max-seconds=S     time bound of that run (default 150, quick 15)
  *   --log-level=L           mirrorgate log level (default warn)
  *   --max-connections=N     mirrorgate maxConnections per upstream (default 1024)
+ *   --baseline=DIR          another built checkout (e.g. a git worktree of an older commit, with
+ *                           dist/ and node_modules/), run as the peer mirrorgate-baseline
  *   --no-pin                do not pin peers to CPU 1 and load generators/upstream to CPU 0
  *   --no-build              do not run `npm run build` first
  *   --keep                  keep the work dir (configs, logs, fixture tree) for inspection
@@ -63,6 +65,7 @@ const { values: flags } = parseArgs({
     'rss-max-seconds': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
     'max-connections': { type: 'string', default: '1024' },
+    baseline: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -211,6 +214,7 @@ async function main() {
     cpu: peerCpu,
     logLevel: flags['log-level'],
     maxConnections: Number(flags['max-connections']),
+    baselineRoot: flags.baseline === undefined ? undefined : resolve(flags.baseline),
     upstream,
   };
   const peers = {};

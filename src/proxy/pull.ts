@@ -8,6 +8,7 @@
  *   manifest GET by tag       no (tags are mutable)        no
  *   HEAD, tags/list           no                           no
  */
+import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import { fetchFromUpstreams, type FetchDeps, type FetchRequest } from './fetch-from-upstreams.js';
 import type { FetchResult } from './fetch-result.js';
@@ -20,7 +21,7 @@ export interface PullDeps extends FetchDeps {
   readonly verifyDigests: boolean;
 }
 
-export function pull(request: PullRequest, sink: Sink, deps: PullDeps, signal: AbortSignal): Promise<FetchResult> {
+export function pull(request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const digest = deps.verifyDigests ? digestToVerify(request) : undefined;
   const resumable = request.method === 'GET' && request.route.kind === 'blob';
   const fetchRequest: FetchRequest = { method: request.method, route: request.route, headers: request.headers, resumable };

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Metrics } from '../observability/metrics.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
+import { StartersAbort } from '../stream/abort.js';
 import type { RequestEntry, RequestLog } from './request-log.js';
 import { answerFetch } from './respond.js';
 import { ResponseSink } from './response-sink.js';
@@ -18,14 +19,14 @@ export interface ServeContext {
 
 export function servePull(res: ServerResponse, entry: RequestEntry, request: PullRequest, deps: PullDeps, context: ServeContext): void {
   const { log, metrics, fail } = context;
-  const abort = new AbortController();
+  const abort = new StartersAbort();
   const onClose = (): void => {
     if (!res.writableFinished) abort.abort();
   };
   // From here on, the settling below undoes these two.
   res.once('close', onClose);
   metrics.inflight(1);
-  pull(request, new ResponseSink(res), deps, abort.signal)
+  pull(request, new ResponseSink(res), deps, abort)
     .then(
       (result) => {
         metrics.inflight(-1);

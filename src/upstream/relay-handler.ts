@@ -6,6 +6,7 @@
  * fail over, count bytes without another stream layer, and apply backpressure with
  * pause()/resume() on the upstream socket — a blob is never buffered beyond one chunk.
  */
+import type { FetchSignal } from '../stream/abort.js';
 import type { Dispatcher } from 'undici';
 import type { ResponseHeaders, Sink } from '../stream/sink.js';
 import { FetchAbortedError, UpstreamAttemptError, failureReason, type StartedResponse } from './errors.js';
@@ -19,7 +20,7 @@ export interface RelayOptions {
   /** Statuses for which the caller would rather have the response kept whole than relayed. */
   readonly declines: (status: number) => boolean;
   /** Owned by whoever started the fetch: aborting it cancels the upstream request. */
-  readonly signal: AbortSignal;
+  readonly signal: FetchSignal;
   /** Told the time from dispatch to response headers, in seconds (called as a method). */
   readonly timing?: { onHeaders(seconds: number): void };
 }

@@ -4,6 +4,7 @@
  *   hold on 429 → count in the breaker → authenticate → handle redirects → send on the pool.
  * Only this folder imports undici.
  */
+import type { FetchSignal } from '../stream/abort.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { upstreamName } from '../registry/names.js';
 import { upstreamPath, type ProxiedRoute } from '../registry/route.js';
@@ -24,7 +25,7 @@ export interface AttemptRequest {
   /** The client headers that may travel (see registry/headers.ts); never an Authorization. */
   readonly headers: Record<string, string>;
   /** Owned by whoever started the fetch: aborting it cancels the upstream request. */
-  readonly signal: AbortSignal;
+  readonly signal: FetchSignal;
 }
 
 export interface AttemptHooks {
