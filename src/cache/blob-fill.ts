@@ -1,0 +1,146 @@
+/**
+ * One blob being fetched into the store while any number of readers follow it (issue 9,
+ * "single-flight with live fan-out"). The fill is the Sink of its own fetch: it writes at
+ * upstream speed, paced only by the disk, and owns its abort signal, so the first reader
+ * hanging up does not stop it. Readers stream the spool file as it grows, each at its own pace,
+ * and get the last byte only after the digest matched.
+ */
+import { DigestMismatchError } from '../stream/errors.js';
+import { StartersAbort } from '../stream/abort.js';
+import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js';
+import type { FetchResult } from '../proxy/fetch-result.js';
+import type { BlobWriter } from './blob-store.js';
+
+/** Bytes handed to the disk but not written yet above which the fetch is paused. */
+const SPOOL_AHEAD = 4 * 1024 * 1024;
+
+export type FillState =
+  /** Waiting for the upstream's headers. */
+  | 'waiting'
+  | 'streaming'
+  /** Every byte is in the store, under its digest. */
+  | 'committed'
+  | 'failed';
+
+export class BlobFill implements Sink {
+  /** Aborts the fill's fetch; owned by the cache, not by any reader. */
+  readonly abort = new StartersAbort();
+  #state: FillState = 'waiting';
+  /** From the upstream's Content-Length; undefined when it sent none. */
+  #size: number | undefined;
+  /** Bytes in the spool file, readable by followers. */
+  #written = 0;
+  #ahead = 0;
+  #resume: (() => void) | undefined;
+  #error: Error | undefined;
+  #listeners = new Set<() => void>();
+  /** How the fill's fetch ended (set by the cache), e.g. the 404 every mirror gave. */
+  outcome: FetchResult | undefined;
+  #discarded: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly writer: BlobWriter,
+    /** Where the blob is once committed. */
+    readonly storedPath: string,
+  ) {}
+
+  get digest(): string {
+    return this.writer.digest;
+  }
+
+  get state(): FillState {
+    return this.#state;
+  }
+
+  get size(): number | undefined {
+    return this.#size;
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** The file readers follow: the temp file, which keeps its bytes (and open descriptors) when committed. */
+  get spoolPath(): string {
+    return this.writer.tmpPath;
+  }
+
+  /** Calls `listener` on every change (bytes written, committed, failed) until it is removed. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  start(status: number, headers: ResponseHeaders): void {
+    // A continuation (resume at another mirror) arrives as a 206 through continuationSink,
+    // which starts nothing: this start is the first and only answer's.
+    const length = Number(headerValue(headers, 'content-length'));
+    this.#size = status === 200 && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    this.#state = 'streaming';
+    this.#changed();
+  }
+
+  write(chunk: Buffer): boolean {
+    this.#ahead += chunk.length;
+    this.writer.write(chunk).then(
+      () => {
+        this.#ahead -= chunk.length;
+        this.#written += chunk.length;
+        if (this.#resume !== undefined && this.#ahead < SPOOL_AHEAD / 2) {
+          const resume = this.#resume;
+          this.#resume = undefined;
+          resume();
+        }
+        this.#changed();
+      },
+      (err: unknown) => void this.fail(err as Error),
+    );
+    return this.#ahead < SPOOL_AHEAD;
+  }
+
+  onceDrain(resume: () => void): void {
+    this.#resume = resume;
+  }
+
+  /** Every byte is handed over: a mismatch fails the attempt now, so it counts against the mirror. */
+  end(): void {
+    if (!this.writer.matches()) throw new DigestMismatchError(`content does not match ${this.digest.slice(0, 19)}…: got ${this.writer.actual.slice(0, 19)}…`);
+  }
+
+  /** After the fetch relayed the whole blob: into the store, then readers may finish. */
+  async commit(): Promise<void> {
+    try {
+      await this.writer.commit();
+    } catch (err) {
+      this.#setFailed(err as Error);
+      throw err;
+    }
+    this.#written = this.writer.size;
+    this.#state = 'committed';
+    this.#changed();
+  }
+
+  /** The fetch failed, or the disk did: the spool goes and every reader is cut. Resolves once the spool is gone. */
+  fail(err: Error): Promise<void> {
+    if (this.#state !== 'failed' && this.#state !== 'committed') {
+      this.abort.abort();
+      this.#setFailed(err);
+      this.#discarded = this.writer.abort().catch(() => undefined);
+    }
+    return this.#discarded;
+  }
+
+  #setFailed(err: Error): void {
+    this.#error = err;
+    this.#state = 'failed';
+    this.#changed();
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Streams a blob from disk into a Sink at the sink's pace: a stored blob, or a fill's spool file
+ * as it grows. What a fill has not verified yet is held back: a follower gets bytes up to one
+ * short of the end while the fill runs, and the last byte once the digest matched, so a
+ * mismatch leaves every follower with a cut connection rather than wrong bytes.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import type { FetchResult } from '../proxy/fetch-result.js';
+import type { FetchSignal } from '../stream/abort.js';
+import type { Sink } from '../stream/sink.js';
+import type { BlobFill } from './blob-fill.js';
+
+/** Read size: large reads cost fewer syscalls and buffers per GiB. */
+const READ_SIZE = 1024 * 1024;
+
+export type FollowResult =
+  | { readonly kind: 'relayed'; readonly bytes: number }
+  /** The fill failed after the sink was started: the sink must not be completed. */
+  | { readonly kind: 'broken'; readonly bytes: number; readonly error: Error }
+  /** The fill failed before it had headers: nothing went to the sink; `fetch` says how its fetch ended. */
+  | { readonly kind: 'unavailable'; readonly error: Error; readonly fetch: FetchResult | undefined }
+  | { readonly kind: 'aborted'; readonly bytes: number };
+
+/** What a follower reads from: how much is safe to send now, and whether more will come. */
+interface Source {
+  readonly size: number;
+  open(): Promise<FileHandle>;
+  /** Bytes that may go to the sink now. */
+  sendable(): number;
+  /** Resolves on the next change; `failed` when the content will never be complete. */
+  next(): Promise<void>;
+  readonly failure: Error | undefined;
+}
+
+export function headersFor(digest: string, size: number): Record<string, string> {
+  return { 'content-type': 'application/octet-stream', 'content-length': String(size), 'docker-content-digest': digest };
+}
+
+/** A blob already in the store. */
+export function sendStored(path: string, digest: string, size: number, sink: Sink, signal: FetchSignal, extra: Record<string, string>): Promise<FollowResult> {
+  sink.start(200, { ...headersFor(digest, size), ...extra });
+  const source: Source = { size, open: () => open(path, 'r'), sendable: () => size, next: () => Promise.resolve(), failure: undefined };
+  return pump(source, sink, signal);
+}
+
+/** A blob being filled: headers as soon as the fill has them, then the spool as it grows. */
+export async function follow(fill: BlobFill, sink: Sink, signal: FetchSignal, extra: Record<string, string>): Promise<FollowResult> {
+  const changed = changes(fill);
+  try {
+    while (fill.state === 'waiting') await changed.next();
+    // Without a Content-Length a follower cannot tell the last byte: it waits for the commit.
+    while (fill.size === undefined && fill.state === 'streaming') await changed.next();
+    if (fill.state === 'failed') return { kind: 'unavailable', error: fill.error ?? new Error('fill failed'), fetch: fill.outcome };
+    const size = fill.size ?? fill.written;
+    sink.start(200, { ...headersFor(fill.digest, size), ...extra });
+    const source: Source = {
+      size,
+      open: () => openSpool(fill),
+      sendable: () => (fill.state === 'committed' ? fill.written : Math.min(fill.written, size - 1)),
+      next: () => changed.next(),
+      get failure() {
+        return fill.state === 'failed' ? (fill.error ?? new Error('fill failed')) : undefined;
+      },
+    };
+    return await pump(source, sink, signal);
+  } finally {
+    changed.stop();
+  }
+}
+
+/** The spool file, or the stored blob when the fill committed (renamed it) in between. */
+function openSpool(fill: BlobFill): Promise<FileHandle> {
+  return open(fill.spoolPath, 'r').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' && fill.state === 'committed') return open(fill.storedPath, 'r');
+    throw err;
+  });
+}
+
+/** Sends `source` from byte 0 to its size, waiting for more when caught up. */
+async function pump(source: Source, sink: Sink, signal: FetchSignal): Promise<FollowResult> {
+  const file = await source.open();
+  let sent = 0;
+  // A follower waiting for more wakes up when its starter gives up, not only when the fill moves.
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+  signal.addEventListener('abort', onAbort);
+  try {
+    while (sent < source.size) {
+      if (signal.aborted) return { kind: 'aborted', bytes: sent };
+      if (source.failure !== undefined) return { kind: 'broken', bytes: sent, error: source.failure };
+      const sendable = source.sendable();
+      if (sendable <= sent) {
+        await Promise.race([source.next(), aborted]);
+        continue;
+      }
+      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sendable - sent));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, sent);
+      if (bytesRead === 0) throw new Error(`blob file ended at byte ${sent} of ${source.size}`);
+      sent += bytesRead;
+      if (!sink.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await drained(sink, signal);
+    }
+    if (signal.aborted) return { kind: 'aborted', bytes: sent };
+    sink.end();
+    return { kind: 'relayed', bytes: sent };
+  } catch (err) {
+    return { kind: 'broken', bytes: sent, error: err as Error };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await file.close();
+  }
+}
+
+/** Resolves when the sink drains or the follower's starter gives up. */
+function drained(sink: Sink, signal: FetchSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done);
+    sink.onceDrain(done);
+  });
+}
+
+/**
+ * Waits for changes of the fill; `stop` unsubscribes. A change that happened since the last
+ * `next()` resolves the next one at once, so none is missed between a check and a wait.
+ */
+function changes(fill: BlobFill): { next(): Promise<void>; stop(): void } {
+  let version = 0;
+  let seen = 0;
+  let wake: (() => void) | undefined;
+  const stop = fill.onChange(() => {
+    version++;
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  });
+  const next = (): Promise<void> => {
+    if (version !== seen) {
+      seen = version;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      wake = () => {
+        seen = version;
+        resolve();
+      };
+    });
+  };
+  return { next, stop };
+}
