@@ -18,8 +18,8 @@ export type CacheResult = FollowResult & { readonly cache: CacheOutcome };
 export type FillFetch = (sink: Sink, signal: FetchSignal) => Promise<FetchResult>;
 
 export class BlobCache {
-  /** Fills running now, by digest; the promise settles once the temp file exists. */
-  readonly #fills = new Map<string, Promise<BlobFill>>();
+  /** Fills running now, by digest; `fill` is set once its temp file exists. */
+  readonly #fills = new Map<string, { readonly starting: Promise<BlobFill>; fill?: BlobFill }>();
 
   constructor(readonly store: BlobStore) {}
 
@@ -38,21 +38,29 @@ export class BlobCache {
         stored.release();
       }
     }
+    // Decided without an await, so that concurrent requests find the fill the first one started.
+    // A fill that failed is on its way out: the next request starts afresh.
     const running = this.#fills.get(digest);
-    const cache: CacheOutcome = running === undefined ? 'MISS' : 'JOINED';
-    const fill = await (running ?? this.#start(digest, fetch));
+    const join = running !== undefined && running.fill?.state !== 'failed';
+    const cache: CacheOutcome = join ? 'JOINED' : 'MISS';
+    const fill = await (join ? running.starting : this.#start(digest, fetch));
     return { cache, ...(await follow(fill, sink, signal, { 'x-cache': cache })) };
   }
 
   /** Starts the fill, registered before its first await so a concurrent request joins it. */
   #start(digest: string, fetch: FillFetch): Promise<BlobFill> {
-    const starting = this.store.create(digest).then((writer) => {
+    const forget = (): void => {
+      if (this.#fills.get(digest) === entry) this.#fills.delete(digest);
+    };
+    const starting: Promise<BlobFill> = this.store.create(digest).then((writer) => {
       const fill = new BlobFill(writer, this.store.pathOf(digest));
-      void this.#run(fill, fetch).finally(() => this.#fills.delete(digest));
+      entry.fill = fill;
+      void this.#run(fill, fetch).finally(forget);
       return fill;
     });
-    this.#fills.set(digest, starting);
-    starting.catch(() => this.#fills.delete(digest));
+    const entry: { readonly starting: Promise<BlobFill>; fill?: BlobFill } = { starting };
+    this.#fills.set(digest, entry);
+    starting.catch(forget);
     return starting;
   }
 

@@ -36,10 +36,18 @@ export function headersFor(digest: string, size: number): Record<string, string>
   return { 'content-type': 'application/octet-stream', 'content-length': String(size), 'docker-content-digest': digest };
 }
 
-/** A blob already in the store. */
-export function sendStored(path: string, digest: string, size: number, sink: Sink, signal: FetchSignal, extra: Record<string, string>): Promise<FollowResult> {
+/** A blob already in the store; rejects (before the sink is started) when its file cannot be opened. */
+export async function sendStored(
+  path: string,
+  digest: string,
+  size: number,
+  sink: Sink,
+  signal: FetchSignal,
+  extra: Record<string, string>,
+): Promise<FollowResult> {
+  const file = await open(path, 'r');
   sink.start(200, { ...headersFor(digest, size), ...extra });
-  const source: Source = { size, open: () => open(path, 'r'), sendable: () => size, next: () => Promise.resolve(), failure: undefined };
+  const source: Source = { size, open: () => Promise.resolve(file), sendable: () => size, next: () => Promise.resolve(), failure: undefined };
   return pump(source, sink, signal);
 }
 

@@ -34,6 +34,11 @@ export class Ctx {
     return file;
   }
 
+  /** A path from the file (a directory, say), resolved against the config file's directory, not recorded for the file checks. */
+  resolvePath(value: string): string {
+    return resolveConfigPath(this.baseDir, value);
+  }
+
   lineOf(node: Node | null | undefined): number {
     return positionOf(this.lines, node).line;
   }

@@ -58,6 +58,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'failover.maxAttempts', default: '3' },
   { path: 'failover.on404', default: 'true' },
   { path: 'verifyDigests', default: 'true' },
+  // `cache: false` (or leaving it out) relays only; a mapping turns the cache on.
+  { path: 'cache.dir', default: 'data/cache' },
+  { path: 'cache.maxSize', default: '10GiB' },
+  { path: 'cache.highWatermark', default: '90%' },
+  { path: 'cache.lowWatermark', default: '80%' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -98,3 +103,4 @@ export const BREAKER_KEYS = keysOf('breaker');
 export const FAILOVER_KEYS = keysOf('failover');
 export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');
+export const CACHE_KEYS = keysOf('cache');

@@ -101,6 +101,16 @@ export interface ShutdownConfig {
   readonly drainTimeoutMs: number;
 }
 
+/** The blob cache on local disk (`cache:`). */
+export interface CacheConfig {
+  /** Absolute: resolved against the config file's directory. */
+  readonly dir: string;
+  readonly maxBytes: number;
+  /** Fractions of maxBytes: eviction starts above the high one and goes down to the low one. */
+  readonly highWatermark: number;
+  readonly lowWatermark: number;
+}
+
 export interface Config {
   /** The file this config was read from (for messages and reloads). */
   readonly source: string;
@@ -120,6 +130,8 @@ export interface Config {
    * the client's connection instead of completing a response whose bytes do not match.
    */
   readonly verifyDigests: boolean;
+  /** Undefined: no cache, every request is relayed. Changing it needs a restart. */
+  readonly cache: CacheConfig | undefined;
   /** Processes serving the listener (node:cluster); 1 = no cluster. Changing it needs a restart. */
   readonly workers: number;
   readonly log: { readonly level: LogLevel };

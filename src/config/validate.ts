@@ -1,6 +1,7 @@
 /** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
 import { isMap, isScalar } from 'yaml';
 import { readBreaker } from './breaker.js';
+import { readCache } from './cache.js';
 import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
 import type { Ctx } from './context.js';
 import {
@@ -66,6 +67,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
     },
     workers: field(ctx, s, 'workers', integer(1), DEFAULT_WORKERS) ?? DEFAULT_WORKERS,
     verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,
+    cache: readCache(ctx, s),
     log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
     shutdown: {
       drainTimeoutMs: field(ctx, shutdown, 'drainTimeout', duration('>= 0'), DEFAULT_DRAIN_TIMEOUT_MS) ?? 0,

@@ -11,6 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { watchConfigFile } from './config-watcher.js';
 import { Gateway } from './gateway.js';
 import { createHandler } from './handler.js';
+import { openCache } from './open-cache.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -51,15 +52,17 @@ export function createApp(config: Config, deps: AppDeps): App {
   return {
     server,
     gateway,
-    listen: () =>
-      new Promise<AddressInfo>((resolve, reject) => {
+    async listen() {
+      gateway.cache ??= await openCache(gateway.current.config, logger);
+      return new Promise<AddressInfo>((resolve, reject) => {
         const { host, port } = gateway.current.config.listen;
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
     reload,
     watchConfig() {
       watcher ??= watchConfigFile(gateway.current.config.source, () => void reload());

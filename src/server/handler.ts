@@ -48,7 +48,7 @@ export function createHandler({ gateway, logger, metrics }: HandlerDeps): (req: 
       return log.answered(entry, sendRegistryError(res, 'NAME_UNKNOWN', message), route.kind);
     }
     const request: PullRequest = { method, route, headers: upstreamRequestHeaders(req.headers) };
-    servePull(res, entry, request, { group: selection.group, failover: config.failover, metrics, verifyDigests: config.verifyDigests }, context);
+    servePull(res, entry, request, { group: selection.group, failover: config.failover, metrics, verifyDigests: config.verifyDigests }, context, gateway.cache);
   }
 
   return (req, res) => {

@@ -3,6 +3,8 @@
  * close is the abort, and the result is answered and logged once the pull settles.
  */
 import type { ServerResponse } from 'node:http';
+import type { BlobCache } from '../cache/blob-cache.js';
+import { cachedPull } from '../cache/cached-pull.js';
 import type { Metrics } from '../observability/metrics.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
 import { StartersAbort } from '../stream/abort.js';
@@ -17,7 +19,15 @@ export interface ServeContext {
   readonly fail: (res: ServerResponse, err: unknown, entry: RequestEntry) => void;
 }
 
-export function servePull(res: ServerResponse, entry: RequestEntry, request: PullRequest, deps: PullDeps, context: ServeContext): void {
+/** `cache`: the blob cache in front of the upstreams, if the config has one. */
+export function servePull(
+  res: ServerResponse,
+  entry: RequestEntry,
+  request: PullRequest,
+  deps: PullDeps,
+  context: ServeContext,
+  cache: BlobCache | undefined,
+): void {
   const { log, metrics, fail } = context;
   const abort = new StartersAbort();
   const onClose = (): void => {
@@ -26,7 +36,8 @@ export function servePull(res: ServerResponse, entry: RequestEntry, request: Pul
   // From here on, the settling below undoes these two.
   res.once('close', onClose);
   metrics.inflight(1);
-  pull(request, new ResponseSink(res), deps, abort)
+  const sink = new ResponseSink(res);
+  (cache === undefined ? pull(request, sink, deps, abort) : cachedPull(cache, request, sink, deps, abort))
     .then(
       (result) => {
         metrics.inflight(-1);

@@ -39,6 +39,7 @@ t.test('minimal config gets every default', async (t) => {
     breaker: DEFAULT_BREAKER,
     failover: { maxAttempts: 3, on404: true },
     verifyDigests: true,
+    cache: undefined,
     workers: 1,
     log: { level: 'info' },
     shutdown: { drainTimeoutMs: 25_000 },
@@ -97,6 +98,7 @@ t.test('every key given', async (t) => {
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
+      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5% }',
       'workers: 2',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
@@ -158,9 +160,23 @@ t.test('every key given', async (t) => {
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
     verifyDigests: false,
+    cache: { dir: '/var/cache/mirrorgate', maxBytes: 1.5 * 1024 ** 4, highWatermark: 0.95, lowWatermark: 0.875 },
     workers: 2,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
+  });
+});
+
+t.test('cache: false and no cache relay only; a mapping turns it on with defaults, its dir beside the config file', async (t) => {
+  const base = doc('upstreams:', '  - { name: a, url: "https://a.example" }');
+  t.equal(parse(base).cache, undefined);
+  t.equal(parse(`${base}cache: false\n`).cache, undefined);
+  t.same(parse(`${base}cache: {}\n`).cache, { dir: resolve('conf/data/cache'), maxBytes: 10 * 1024 ** 3, highWatermark: 0.9, lowWatermark: 0.8 });
+  t.same(parse(`${base}cache: { dir: ../data/cache, maxSize: 512MiB }\n`).cache, {
+    dir: resolve('data/cache'),
+    maxBytes: 512 * 1024 ** 2,
+    highWatermark: 0.9,
+    lowWatermark: 0.8,
   });
 });
 

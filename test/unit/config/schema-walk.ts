@@ -24,11 +24,15 @@ export type KeyKind = 'value' | 'mapping' | 'list' | 'named';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Container = Json[] | { [key: string]: Json };
 
-/** A valid config with one upstream and one extra registry, so every path below `upstreams[]` and `registries.<name>` exists. */
+/**
+ * A valid config with one upstream, one extra registry and the cache on (`cache: {}`), so every
+ * path below `upstreams[]`, `registries.<name>` and `cache` exists and has its defaults.
+ */
 export function baseDocument(): { [key: string]: Json } {
   return {
     upstreams: [{ name: 'a', url: 'https://a.example' }],
     registries: { [NAME]: { upstreams: [{ name: 'b', url: 'https://b.example' }] } },
+    cache: {},
   };
 }
 

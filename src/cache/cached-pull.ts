@@ -1,0 +1,57 @@
+/**
+ * A pull with the blob cache in front: the same entry point as proxy/pull.ts, so the server
+ * does not know whether a blob came from disk (distribution's proxy blob store is the model).
+ * A blob GET goes through the cache (HIT / JOINED / MISS, in `X-Cache`); a HEAD of a stored
+ * blob is answered from the store; everything else — manifests, tags, Range requests for now —
+ * is pulled as before. A cache that cannot open or create a file falls back to relaying.
+ */
+import type { FetchResult } from '../proxy/fetch-result.js';
+import { fetchFromUpstreams } from '../proxy/fetch-from-upstreams.js';
+import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
+import type { FetchSignal } from '../stream/abort.js';
+import type { Sink } from '../stream/sink.js';
+import type { BlobCache, CacheResult } from './blob-cache.js';
+import { headersFor } from './follow.js';
+
+/** The `upstream` of a response the cache served (metrics and the log line). */
+export const FROM_CACHE = 'cache';
+
+export function cachedPull(cache: BlobCache, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
+  const route = request.route;
+  if (route.kind !== 'blob' || request.headers['range'] !== undefined) return pull(request, sink, deps, signal);
+  if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? pull(request, sink, deps, signal);
+  // The fill is the whole blob for every reader: never the client's Range, always resumable.
+  const { range: _range, ...headers } = request.headers;
+  const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
+    fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, fillSink, deps, fillSignal);
+  return cache.get(route.digest, sink, signal, fill).then(
+    (result) => asFetchResult(result) ?? pull(request, sink, deps, signal),
+    // The store could not be used (unwritable dir, disk full, a file gone): relay instead.
+    () => pull(request, sink, deps, signal),
+  );
+}
+
+function headFromStore(cache: BlobCache, digest: string, sink: Sink): Promise<FetchResult> | undefined {
+  const stored = cache.store.acquire(digest);
+  if (stored === undefined) return undefined;
+  stored.release();
+  sink.start(200, { ...headersFor(digest, stored.size), 'x-cache': 'HIT' });
+  sink.end();
+  return Promise.resolve({ kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: 0, attempts: 0, failovers: [] });
+}
+
+/** The cache's result as the server answers it; undefined when nothing was sent and a relay should try. */
+function asFetchResult(result: CacheResult): FetchResult | undefined {
+  switch (result.kind) {
+    case 'relayed':
+      return { kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: result.bytes, attempts: 0, failovers: [] };
+    case 'broken':
+      return { kind: 'broken', upstream: FROM_CACHE, bytes: result.bytes, error: result.error, attempts: 0, failovers: [] };
+    case 'aborted':
+      return { kind: 'aborted', upstream: FROM_CACHE, bytes: result.bytes, attempts: 0, failovers: [] };
+    case 'unavailable':
+      // The fill's fetch found nothing to store (every mirror said 404, or none could answer):
+      // that is the answer; without one (the disk failed first), relay.
+      return result.fetch?.kind === 'answer' || result.fetch?.kind === 'unavailable' ? result.fetch : undefined;
+  }
+}

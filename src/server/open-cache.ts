@@ -1,0 +1,31 @@
+/**
+ * Opens the blob cache the config asks for, once, before the gateway listens. The cache is not
+ * shared between `workers` yet (each would keep its own index of one directory and evict the
+ * others' files), so with more than one worker it stays off, with a warning.
+ */
+import { BlobCache } from '../cache/blob-cache.js';
+import { BlobStore } from '../cache/blob-store.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+
+export async function openCache(config: Config, logger: Logger): Promise<BlobCache | undefined> {
+  const settings = config.cache;
+  if (settings === undefined) return undefined;
+  if (config.workers > 1) {
+    logger.warn({ event: 'cache', dir: settings.dir }, 'the cache is not shared across workers yet: running without it');
+    return undefined;
+  }
+  try {
+    const store = await BlobStore.open(settings.dir, {
+      maxBytes: settings.maxBytes,
+      highWatermark: settings.highWatermark,
+      lowWatermark: settings.lowWatermark,
+    });
+    logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
+    return new BlobCache(store);
+  } catch (err) {
+    // A cache that cannot work never fails a pull: relay instead.
+    logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');
+    return undefined;
+  }
+}
