@@ -24,11 +24,33 @@ export function cachedPull(cache: BlobCache, request: PullRequest, sink: Sink, d
   const { range: _range, ...headers } = request.headers;
   const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
     fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, fillSink, deps, fillSignal);
-  return cache.get(route.digest, sink, signal, fill).then(
+  const tracked = new StartTracking(sink);
+  return cache.get(route.digest, tracked, signal, fill).then(
     (result) => asFetchResult(result) ?? pull(request, sink, deps, signal),
-    // The store could not be used (unwritable dir, disk full, a file gone): relay instead.
-    () => pull(request, sink, deps, signal),
+    (err: unknown) =>
+      // The store could not be used (unwritable dir, disk full, a file gone): relay instead —
+      // unless the client already has headers, when only a cut is honest.
+      tracked.started ? { kind: 'broken', upstream: FROM_CACHE, bytes: 0, error: err as Error, attempts: 0, failovers: [] } : pull(request, sink, deps, signal),
   );
+}
+
+/** The client's sink, remembering whether it was started (so a fallback never starts it twice). */
+class StartTracking implements Sink {
+  started = false;
+  constructor(private readonly sink: Sink) {}
+  start(status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.started = true;
+    this.sink.start(status, headers);
+  }
+  write(chunk: Buffer): boolean {
+    return this.sink.write(chunk);
+  }
+  onceDrain(resume: () => void): void {
+    this.sink.onceDrain(resume);
+  }
+  end(): void {
+    this.sink.end();
+  }
 }
 
 function headFromStore(cache: BlobCache, digest: string, sink: Sink): Promise<FetchResult> | undefined {

@@ -24,7 +24,6 @@ export type FollowResult =
 /** What a follower reads from: how much is safe to send now, and whether more will come. */
 interface Source {
   readonly size: number;
-  open(): Promise<FileHandle>;
   /** Bytes that may go to the sink now. */
   sendable(): number;
   /** Resolves on the next change; `failed` when the content will never be complete. */
@@ -47,8 +46,7 @@ export async function sendStored(
 ): Promise<FollowResult> {
   const file = await open(path, 'r');
   sink.start(200, { ...headersFor(digest, size), ...extra });
-  const source: Source = { size, open: () => Promise.resolve(file), sendable: () => size, next: () => Promise.resolve(), failure: undefined };
-  return pump(source, sink, signal);
+  return pump(file, { size, sendable: () => size, next: () => Promise.resolve(), failure: undefined }, sink, signal);
 }
 
 /** A blob being filled: headers as soon as the fill has them, then the spool as it grows. */
@@ -60,33 +58,33 @@ export async function follow(fill: BlobFill, sink: Sink, signal: FetchSignal, ex
     while (fill.size === undefined && fill.state === 'streaming') await changed.next();
     if (fill.state === 'failed') return { kind: 'unavailable', error: fill.error ?? new Error('fill failed'), fetch: fill.outcome };
     const size = fill.size ?? fill.written;
+    // Opened before the sink is started: a failure here leaves the request free to be relayed.
+    const file = await openSpool(fill);
     sink.start(200, { ...headersFor(fill.digest, size), ...extra });
     const source: Source = {
       size,
-      open: () => openSpool(fill),
       sendable: () => (fill.state === 'committed' ? fill.written : Math.min(fill.written, size - 1)),
       next: () => changed.next(),
       get failure() {
         return fill.state === 'failed' ? (fill.error ?? new Error('fill failed')) : undefined;
       },
     };
-    return await pump(source, sink, signal);
+    return await pump(file, source, sink, signal);
   } finally {
     changed.stop();
   }
 }
 
-/** The spool file, or the stored blob when the fill committed (renamed it) in between. */
+/** The spool file, or the stored blob when the fill's commit has renamed it in between. */
 function openSpool(fill: BlobFill): Promise<FileHandle> {
   return open(fill.spoolPath, 'r').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' && fill.state === 'committed') return open(fill.storedPath, 'r');
+    if (err.code === 'ENOENT' && fill.state !== 'failed') return open(fill.storedPath, 'r');
     throw err;
   });
 }
 
-/** Sends `source` from byte 0 to its size, waiting for more when caught up. */
-async function pump(source: Source, sink: Sink, signal: FetchSignal): Promise<FollowResult> {
-  const file = await source.open();
+/** Sends `file` from byte 0 to the source's size, waiting for more when caught up; closes the file. */
+async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchSignal): Promise<FollowResult> {
   let sent = 0;
   // A follower waiting for more wakes up when its starter gives up, not only when the fill moves.
   let onAbort: () => void = () => undefined;
@@ -114,7 +112,7 @@ async function pump(source: Source, sink: Sink, signal: FetchSignal): Promise<Fo
     return { kind: 'broken', bytes: sent, error: err as Error };
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await file.close();
+    await file.close().catch(() => undefined);
   }
 }
 

@@ -1,0 +1,66 @@
+/**
+ * The cache end to end: two real registries, each behind a recording front, mirrorgate with
+ * `cache:` in front of both, and skopeo. Concurrent first pulls of an image fetch each blob
+ * once across both registries; a second pull fetches no blob at all.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { prepareImages, pushFixtures, type TestImages } from './helpers/fixtures.js';
+import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
+import { startPathPrefixProxy, type PathPrefixProxy, type ProxiedRequest } from './helpers/path-prefix-proxy.js';
+import { startRegistry, type RunningRegistry } from './helpers/registry.js';
+import { e2eSuite } from './helpers/suite.js';
+
+const BASE_PATH = '/r';
+
+const suite = await e2eSuite(t, 'cache');
+if (suite !== undefined) {
+  const { root, work, pull } = suite;
+  let images!: TestImages;
+  let registries: RunningRegistry[] = [];
+  let fronts: PathPrefixProxy[] = [];
+  let gateway!: GatewayProcess;
+  t.teardown(async () => {
+    await Promise.all(fronts.map((front) => front.close()));
+    await Promise.all(registries.map((registry) => registry.stop()));
+  });
+
+  /** Blob GETs the registries answered since `marks` (one mark per front). */
+  const blobGets = (marks: number[]): ProxiedRequest[] =>
+    fronts.flatMap((front, i) => front.requests.slice(marks[i]).filter((r) => r.method === 'GET' && r.url.includes('/blobs/')));
+  const mark = (): number[] => fronts.map((front) => front.requests.length);
+
+  await t.test('two registries behind recording fronts, mirrorgate with a cache', { timeout: 180_000 }, async () => {
+    images = await prepareImages(join(work, 'images'));
+    registries = await Promise.all([startRegistry(), startRegistry()]);
+    await Promise.all(registries.map((registry) => pushFixtures(images, registry.url, { only: ['alpine', 'multi'], timeoutMs: 90_000 })));
+    fronts = await Promise.all(registries.map((registry) => startPathPrefixProxy({ basePath: BASE_PATH, target: registry.url })));
+    gateway = await startGatewayProcess(
+      root,
+      work,
+      `upstreams:
+  - { name: a, url: "${fronts[0]!.baseUrl}", weight: 1 }
+  - { name: b, url: "${fronts[1]!.baseUrl}", weight: 1 }
+cache: { dir: ${join(work, 'cache')}, maxSize: 1GiB }
+log: { level: info }
+`,
+    );
+  });
+
+  await t.test('four concurrent first pulls fetch each blob once', { timeout: 120_000 }, async (t) => {
+    const before = mark();
+    const pulls = await Promise.all(Array.from({ length: 4 }, () => pull(t, gateway, images.alpine.ref)));
+    for (const digests of pulls) t.same(digests, [images.alpine.manifestDigest]);
+    const gets = blobGets(before).map((r) => r.url.slice(r.url.indexOf('/blobs/')));
+    t.ok(gets.length > 0, `${gets.length} blob GETs reached the registries`);
+    t.same(gets.length, new Set(gets).size, 'no blob was fetched twice');
+    if (t.passing() === false) t.comment(gateway.cli.stdout.filter((l) => l.includes('/blobs/')).join('\n'));
+  });
+
+  await t.test('a second pull fetches no blob', { timeout: 120_000 }, async (t) => {
+    const before = mark();
+    t.same(await pull(t, gateway, images.alpine.ref), [images.alpine.manifestDigest]);
+    t.same(blobGets(before), [], 'every blob came from the cache');
+    t.ok((await gateway.metric('mirrorgate_requests_total', { upstream: 'cache', kind: 'blob' })) > 0, 'answered by the cache');
+  });
+}
