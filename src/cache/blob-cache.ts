@@ -3,6 +3,7 @@
  * follows the fill already running for it (JOINED), or starts that fill and follows it (MISS).
  * N concurrent pulls of one layer make one upstream fetch, and each reader goes at its own pace.
  */
+import type { Metrics } from '../observability/metrics.js';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
@@ -17,11 +18,19 @@ export type CacheResult = FollowResult & { readonly cache: CacheOutcome };
 /** Fetches the whole blob into `sink` (the fill) until `signal` aborts: fetchFromUpstreams, bound to a route. */
 export type FillFetch = (sink: Sink, signal: FetchSignal) => Promise<FetchResult>;
 
+/** What the cache reports (observability/metrics.ts implements it). */
+export type CacheMetrics = Pick<Metrics, 'cacheRequest' | 'cacheFill'>;
+
+const NO_METRICS: CacheMetrics = { cacheRequest() {}, cacheFill() {} };
+
 export class BlobCache {
   /** Fills running now, by digest; `fill` is set once its temp file exists. */
   readonly #fills = new Map<string, { readonly starting: Promise<BlobFill>; fill?: BlobFill }>();
 
-  constructor(readonly store: BlobStore) {}
+  constructor(
+    readonly store: BlobStore,
+    private readonly metrics: CacheMetrics = NO_METRICS,
+  ) {}
 
   /** Fills running right now. */
   get filling(): number {
@@ -33,7 +42,7 @@ export class BlobCache {
     const stored = this.store.acquire(digest);
     if (stored !== undefined) {
       try {
-        return { cache: 'HIT', ...(await sendStored(stored.path, digest, stored.size, sink, signal, { 'x-cache': 'HIT' })) };
+        return this.#counted({ cache: 'HIT', ...(await sendStored(stored.path, digest, stored.size, sink, signal, { 'x-cache': 'HIT' })) });
       } finally {
         stored.release();
       }
@@ -44,7 +53,12 @@ export class BlobCache {
     const join = running !== undefined && running.fill?.state !== 'failed';
     const cache: CacheOutcome = join ? 'JOINED' : 'MISS';
     const fill = await (join ? running.starting : this.#start(digest, fetch));
-    return { cache, ...(await follow(fill, sink, signal, { 'x-cache': cache })) };
+    return this.#counted({ cache, ...(await follow(fill, sink, signal, { 'x-cache': cache })) });
+  }
+
+  #counted(result: CacheResult): CacheResult {
+    if (result.kind !== 'unavailable') this.metrics.cacheRequest(result.cache === 'HIT' ? 'hit' : result.cache === 'MISS' ? 'miss' : 'joined', result.bytes);
+    return result;
   }
 
   /** Starts the fill, registered before its first await so a concurrent request joins it. */
@@ -69,10 +83,15 @@ export class BlobCache {
     try {
       const result = await fetch(fill, fill.abort);
       fill.outcome = result;
-      if (result.kind === 'relayed') await fill.commit();
-      else await fill.fail(new Error(`fill of ${fill.digest} ended ${result.kind}${result.kind === 'broken' ? `: ${result.error.message}` : ''}`));
+      if (result.kind === 'relayed') {
+        await fill.commit();
+        this.metrics.cacheFill('committed', fill.written);
+        return;
+      }
+      await fill.fail(new Error(`fill of ${fill.digest} ended ${result.kind}${result.kind === 'broken' ? `: ${result.error.message}` : ''}`));
     } catch (err) {
       await fill.fail(err as Error);
     }
+    this.metrics.cacheFill('failed', fill.written);
   }
 }

@@ -20,6 +20,8 @@ export interface BlobStoreOptions {
   readonly highWatermark: number;
   /** Fraction of maxBytes eviction brings the total down to (e.g. 0.8). */
   readonly lowWatermark: number;
+  /** Told after each eviction pass that removed something. */
+  readonly onEvicted?: (blobs: number, bytes: number) => void;
 }
 
 export interface StoredBlob {
@@ -134,14 +136,17 @@ export class BlobStore {
     const { maxBytes, highWatermark, lowWatermark } = this.options;
     if (this.#bytes <= maxBytes * highWatermark) return [];
     const evicted: string[] = [];
+    let freed = 0;
     for (const [digest, entry] of this.#index) {
       if (this.#bytes <= maxBytes * lowWatermark) break;
       if (entry.readers > 0 || digest === keep) continue;
       this.#index.delete(digest);
       this.#bytes -= entry.size;
+      freed += entry.size;
       evicted.push(digest);
       await rm(this.pathOf(digest), { force: true });
     }
+    if (evicted.length > 0) this.options.onEvicted?.(evicted.length, freed);
     return evicted;
   }
 

@@ -33,6 +33,22 @@ export interface Metrics {
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
   configReload(result: 'success' | 'error'): void;
+  /** A blob request the cache answered: `hit` from disk, `miss` (started the fill), `joined` (followed a running fill). */
+  cacheRequest(result: CacheRequestResult, bytes: number): void;
+  /** A fill that ended: `committed` (stored after its digest matched) or `failed`; `bytes` came from upstream. */
+  cacheFill(result: 'committed' | 'failed', bytes: number): void;
+  cacheEvicted(blobs: number, bytes: number): void;
+  /** Read at each scrape: what the cache holds and is doing. */
+  watchCache(state: () => CacheState): void;
+}
+
+export type CacheRequestResult = 'hit' | 'miss' | 'joined';
+
+export interface CacheState {
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly blobs: number;
+  readonly fillsInFlight: number;
 }
 
 /** A counter fed from a Tally: the request path adds plain numbers, the scrape folds them in. */
@@ -110,6 +126,33 @@ function gatewayFamilies(registry: client.Registry, inflightNow: () => number) {
   };
 }
 
+/** The blob cache: requests and bytes by result, fills, evictions, and what it holds (read at scrape time). */
+function cacheFamilies(registry: client.Registry, state: () => CacheState | undefined) {
+  const counter = (name: string, help: string, labelNames: readonly string[] = []) => new client.Counter({ name, help, labelNames, registers: [registry] });
+  const gauge = (name: string, help: string, read: (s: CacheState) => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = state();
+        if (now !== undefined) this.set(read(now));
+      },
+    });
+  gauge('mirrorgate_cache_bytes', 'Bytes the cached blobs take on disk', (s) => s.bytes);
+  gauge('mirrorgate_cache_max_bytes', 'The cache size limit (cache.maxSize)', (s) => s.maxBytes);
+  gauge('mirrorgate_cache_blobs', 'Blobs in the cache', (s) => s.blobs);
+  gauge('mirrorgate_cache_fills_in_flight', 'Blob fills running now (each shared by every reader of its digest)', (s) => s.fillsInFlight);
+  return {
+    requests: counter('mirrorgate_cache_requests_total', 'Blob requests answered by the cache, by result (hit, miss, joined)', ['result']),
+    served: counter('mirrorgate_cache_served_bytes_total', 'Blob bytes the cache sent to clients, by result', ['result']),
+    fills: counter('mirrorgate_cache_fills_total', 'Blob fills that ended, by result (committed, failed)', ['result']),
+    upstreamBytes: counter('mirrorgate_cache_upstream_bytes_total', 'Bytes the fills fetched from upstreams'),
+    evictedBlobs: counter('mirrorgate_cache_evicted_blobs_total', 'Blobs evicted (least recently used) to stay under the low watermark'),
+    evictedBytes: counter('mirrorgate_cache_evicted_bytes_total', 'Bytes evicted'),
+  };
+}
+
 /** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
 export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const registry = new client.Registry();
@@ -118,6 +161,8 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const { requestTally, bytesTally, selectedTally, upstreamDuration } = trafficFamilies(registry);
   const { failovers, breaker, weight } = upstreamFamilies(registry);
   const { reloads } = gatewayFamilies(registry, () => inflightNow);
+  let cacheState: (() => CacheState) | undefined;
+  const cache = cacheFamilies(registry, () => cacheState?.());
   const render = options.clustered === true ? clusterMetricsRenderer(registry) : () => registry.metrics();
   return {
     registry,
@@ -144,5 +189,20 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       inflightNow += delta;
     },
     configReload: (result) => reloads.inc({ result }),
+    cacheRequest: (result, bytes) => {
+      cache.requests.inc({ result });
+      cache.served.inc({ result }, bytes);
+    },
+    cacheFill: (result, bytes) => {
+      cache.fills.inc({ result });
+      cache.upstreamBytes.inc(bytes);
+    },
+    cacheEvicted: (blobs, bytes) => {
+      cache.evictedBlobs.inc(blobs);
+      cache.evictedBytes.inc(bytes);
+    },
+    watchCache: (state) => {
+      cacheState = state;
+    },
   };
 }

@@ -53,7 +53,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     server,
     gateway,
     async listen() {
-      gateway.cache ??= await openCache(gateway.current.config, logger);
+      gateway.cache ??= await openCache(gateway.current.config, logger, metrics);
       return new Promise<AddressInfo>((resolve, reject) => {
         const { host, port } = gateway.current.config.listen;
         server.once('error', reject);

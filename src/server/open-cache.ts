@@ -7,8 +7,9 @@ import { BlobCache } from '../cache/blob-cache.js';
 import { BlobStore } from '../cache/blob-store.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 
-export async function openCache(config: Config, logger: Logger): Promise<BlobCache | undefined> {
+export async function openCache(config: Config, logger: Logger, metrics: Metrics): Promise<BlobCache | undefined> {
   const settings = config.cache;
   if (settings === undefined) return undefined;
   if (config.workers > 1) {
@@ -20,9 +21,12 @@ export async function openCache(config: Config, logger: Logger): Promise<BlobCac
       maxBytes: settings.maxBytes,
       highWatermark: settings.highWatermark,
       lowWatermark: settings.lowWatermark,
+      onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
     });
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
-    return new BlobCache(store);
+    const cache = new BlobCache(store, metrics);
+    metrics.watchCache(() => ({ bytes: store.bytes, maxBytes: settings.maxBytes, blobs: store.count, fillsInFlight: cache.filling }));
+    return cache;
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');

@@ -4,7 +4,9 @@
  * are never stored.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { startFakeUpstream, trickle } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
@@ -74,6 +76,33 @@ t.test('10 concurrent pulls of one blob make one upstream GET; the next pull and
   const head = await download(url, { method: 'HEAD' });
   t.match(head, { status: 200, xCache: 'HIT', length: String(BLOB.length) });
   t.equal(upstream.requests.length, 1, 'nothing more went upstream');
+  t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'miss' }), 1);
+  t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'joined' }), 9);
+  t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'hit' }), 1, 'the GET hit (the HEAD is answered from the store too, not counted here)');
+  t.equal(await gw.metric('mirrorgate_cache_upstream_bytes_total'), BLOB.length, 'the blob crossed once');
+  t.equal(await gw.metric('mirrorgate_cache_served_bytes_total'), 11 * BLOB.length, 'and went out eleven times');
+  t.equal(await gw.metric('mirrorgate_cache_fills_total', { result: 'committed' }), 1);
+  t.equal(await gw.metric('mirrorgate_cache_blobs'), 1);
+  t.equal(await gw.metric('mirrorgate_cache_bytes'), BLOB.length);
+});
+
+t.test('a cache that cannot store never fails a pull: it relays', async (t) => {
+  const upstream = await startFakeUpstream(trickle(CHUNKS, 1));
+  t.teardown(() => upstream.close());
+  const gw = await startGateway(upstreamsYaml([['u', upstream.url, 1]]) + CACHE);
+  t.teardown(() => gw.close());
+  // The cache opened fine; now its temp dir is a file, so no fill can start (as on a disk that
+  // went read-only or full under the gateway).
+  const tmp = join(dirname(gw.configFile), 'cache', 'tmp');
+  await rm(tmp, { recursive: true, force: true });
+  await writeFile(tmp, 'not a directory');
+  const url = `${gw.url}/v2/library/x/blobs/${DIGEST}`;
+  const pulls = await Promise.all([download(url), download(url)]);
+  for (const pull of pulls) {
+    t.ok(pull.complete && pull.body.equals(BLOB), 'relayed whole');
+    t.equal(pull.xCache, undefined, 'not from the cache');
+  }
+  t.equal(await gw.metric('mirrorgate_cache_blobs'), 0, 'nothing stored');
 });
 
 t.test('the first client hanging up does not stop the fill', async (t) => {

@@ -42,6 +42,10 @@ function exercise(metrics: Metrics): void {
   metrics.upstreamWeight('docker.io', 'hub', 1);
   metrics.inflight(1);
   metrics.configReload('success');
+  metrics.cacheRequest('hit', 1024);
+  metrics.cacheFill('committed', 1024);
+  metrics.cacheEvicted(1, 1024);
+  metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0 }));
 }
 
 interface Family {
