@@ -2,24 +2,27 @@
  * A pull with the blob cache in front: the same entry point as proxy/pull.ts, so the server
  * does not know whether a blob came from disk (distribution's proxy blob store is the model).
  * A blob GET goes through the cache (HIT / JOINED / MISS, in `X-Cache`); a HEAD of a stored
- * blob is answered from the store; everything else — manifests, tags, Range requests for now —
- * is pulled as before. A cache that cannot open or create a file falls back to relaying.
+ * blob is answered from the store, and so is a single byte range of one (206); everything else —
+ * manifests, tags, ranges of blobs not stored yet — is pulled as before. A cache that cannot open or create a file falls back to relaying.
  */
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { fetchFromUpstreams } from '../proxy/fetch-from-upstreams.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
+import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import type { BlobCache, CacheResult } from './blob-cache.js';
-import { headersFor } from './follow.js';
+import { headersFor, sendStoredRange, type StreamResult } from './follow.js';
 
 /** The `upstream` of a response the cache served (metrics and the log line). */
 export const FROM_CACHE = 'cache';
 
 export function cachedPull(cache: BlobCache, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const route = request.route;
-  if (route.kind !== 'blob' || request.headers['range'] !== undefined) return pull(request, sink, deps, signal);
+  if (route.kind !== 'blob') return pull(request, sink, deps, signal);
   if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? pull(request, sink, deps, signal);
+  const range = request.headers['range'];
+  if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal) ?? pull(request, sink, deps, signal);
   // The fill is the whole blob for every reader: never the client's Range, always resumable.
   const { range: _range, ...headers } = request.headers;
   const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
@@ -62,18 +65,36 @@ function headFromStore(cache: BlobCache, digest: string, sink: Sink): Promise<Fe
   return Promise.resolve({ kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: 0, attempts: 0, failovers: [] });
 }
 
+/** A range of a stored blob, as a 206 from disk; undefined when not stored or not a range answered here. */
+function rangeFromStore(cache: BlobCache, digest: string, header: string, sink: Sink, signal: FetchSignal): Promise<FetchResult> | undefined {
+  const stored = cache.store.acquire(digest);
+  if (stored === undefined) return undefined;
+  const range = parseByteRange(header, stored.size);
+  if (range === undefined) {
+    stored.release();
+    return undefined;
+  }
+  return sendStoredRange(stored.path, digest, stored.size, range, sink, signal)
+    .then((result) => streamed(result, 206))
+    .finally(() => stored.release());
+}
+
 /** The cache's result as the server answers it; undefined when nothing was sent and a relay should try. */
 function asFetchResult(result: CacheResult): FetchResult | undefined {
+  if (result.kind !== 'unavailable') return streamed(result, 200);
+  // The fill's fetch found nothing to store (every mirror said 404, or none could answer): that
+  // is the answer; without one (the disk failed first), relay.
+  return result.fetch?.kind === 'answer' || result.fetch?.kind === 'unavailable' ? result.fetch : undefined;
+}
+
+function streamed(result: StreamResult, status: number): FetchResult {
+  const counts = { upstream: FROM_CACHE, bytes: result.bytes, attempts: 0, failovers: [] };
   switch (result.kind) {
     case 'relayed':
-      return { kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: result.bytes, attempts: 0, failovers: [] };
+      return { kind: 'relayed', status, ...counts };
     case 'broken':
-      return { kind: 'broken', upstream: FROM_CACHE, bytes: result.bytes, error: result.error, attempts: 0, failovers: [] };
+      return { kind: 'broken', error: result.error, ...counts };
     case 'aborted':
-      return { kind: 'aborted', upstream: FROM_CACHE, bytes: result.bytes, attempts: 0, failovers: [] };
-    case 'unavailable':
-      // The fill's fetch found nothing to store (every mirror said 404, or none could answer):
-      // that is the answer; without one (the disk failed first), relay.
-      return result.fetch?.kind === 'answer' || result.fetch?.kind === 'unavailable' ? result.fetch : undefined;
+      return { kind: 'aborted', ...counts };
   }
 }

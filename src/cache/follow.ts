@@ -21,6 +21,9 @@ export type FollowResult =
   | { readonly kind: 'unavailable'; readonly error: Error; readonly fetch: FetchResult | undefined }
   | { readonly kind: 'aborted'; readonly bytes: number };
 
+/** What streaming from a file that is there can end in. */
+export type StreamResult = Exclude<FollowResult, { kind: 'unavailable' }>;
+
 /** What a follower reads from: how much is safe to send now, and whether more will come. */
 interface Source {
   readonly size: number;
@@ -47,6 +50,29 @@ export async function sendStored(
   const file = await open(path, 'r');
   sink.start(200, { ...headersFor(digest, size), ...extra });
   return pump(file, { size, sendable: () => size, next: () => Promise.resolve(), failure: undefined }, sink, signal);
+}
+
+/**
+ * A byte range (`first`..`last`, inclusive, within the blob) of a blob in the store, as a 206;
+ * rejects before the sink is started when the file cannot be opened.
+ */
+export async function sendStoredRange(
+  path: string,
+  digest: string,
+  size: number,
+  range: { readonly first: number; readonly last: number },
+  sink: Sink,
+  signal: FetchSignal,
+): Promise<StreamResult> {
+  const file = await open(path, 'r');
+  sink.start(206, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(range.last - range.first + 1),
+    'content-range': `bytes ${range.first}-${range.last}/${size}`,
+    'docker-content-digest': digest,
+    'x-cache': 'HIT',
+  });
+  return pump(file, { size: range.last + 1, sendable: () => range.last + 1, next: () => Promise.resolve(), failure: undefined }, sink, signal, range.first);
 }
 
 /** A blob being filled: headers as soon as the fill has them, then the spool as it grows. */
@@ -83,33 +109,37 @@ function openSpool(fill: BlobFill): Promise<FileHandle> {
   });
 }
 
-/** Sends `file` from byte 0 to the source's size, waiting for more when caught up; closes the file. */
-async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchSignal): Promise<FollowResult> {
-  let sent = 0;
+/**
+ * Sends `file` from byte `from` up to the source's size (exclusive), waiting for more when caught
+ * up; closes the file. Results count the bytes sent.
+ */
+async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchSignal, from = 0): Promise<StreamResult> {
+  let at = from;
+  const sent = (): number => at - from;
   // A follower waiting for more wakes up when its starter gives up, not only when the fill moves.
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<void>((resolve) => (onAbort = resolve));
   signal.addEventListener('abort', onAbort);
   try {
-    while (sent < source.size) {
-      if (signal.aborted) return { kind: 'aborted', bytes: sent };
-      if (source.failure !== undefined) return { kind: 'broken', bytes: sent, error: source.failure };
+    while (at < source.size) {
+      if (signal.aborted) return { kind: 'aborted', bytes: sent() };
+      if (source.failure !== undefined) return { kind: 'broken', bytes: sent(), error: source.failure };
       const sendable = source.sendable();
-      if (sendable <= sent) {
+      if (sendable <= at) {
         await Promise.race([source.next(), aborted]);
         continue;
       }
-      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sendable - sent));
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, sent);
-      if (bytesRead === 0) throw new Error(`blob file ended at byte ${sent} of ${source.size}`);
-      sent += bytesRead;
+      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sendable - at));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, at);
+      if (bytesRead === 0) throw new Error(`blob file ended at byte ${at} of ${source.size}`);
+      at += bytesRead;
       if (!sink.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await drained(sink, signal);
     }
-    if (signal.aborted) return { kind: 'aborted', bytes: sent };
+    if (signal.aborted) return { kind: 'aborted', bytes: sent() };
     sink.end();
-    return { kind: 'relayed', bytes: sent };
+    return { kind: 'relayed', bytes: sent() };
   } catch (err) {
-    return { kind: 'broken', bytes: sent, error: err as Error };
+    return { kind: 'broken', bytes: sent(), error: err as Error };
   } finally {
     signal.removeEventListener('abort', onAbort);
     await file.close().catch(() => undefined);
