@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runCacheCommand } from './cli/cache-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
@@ -18,6 +19,7 @@ const USAGE = `usage: mirrorgate <command> [options]
 commands:
   serve   run the gateway
   check   validate a config file and print its upstream table
+  cache   stats | ls | verify | gc | rm DIGEST on the config's cache directory
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
@@ -48,6 +50,17 @@ async function loadOrExit(file: string): Promise<Config> {
 async function check(file: string): Promise<void> {
   const config = await loadOrExit(file);
   process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n`);
+}
+
+async function cache(file: string, args: readonly string[]): Promise<void> {
+  const config = await loadOrExit(file);
+  if (config.cache === undefined) {
+    process.stderr.write(`mirrorgate: ${file} has no cache (cache: is left out or false)\n`);
+    process.exit(EXIT_INVALID);
+  }
+  const { out, code } = await runCacheCommand(config.cache, args);
+  (code === EXIT_INVALID ? process.stderr : process.stdout).write(out);
+  process.exitCode = code;
 }
 
 async function serve(file: string, watch: boolean): Promise<void> {
@@ -130,6 +143,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || command === 'help') return void process.stdout.write(USAGE);
   const file = values.config ?? process.env['MIRRORGATE_CONFIG'] ?? 'conf/mirrorgate.yaml';
   if (command === 'check') return check(file);
+  if (command === 'cache') return cache(file, positionals.slice(1));
   if (command === 'serve') return serve(file, !values['no-watch']);
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);

@@ -55,10 +55,14 @@ export class BlobStore {
     private readonly options: BlobStoreOptions,
   ) {}
 
-  /** Opens (creating) the store under `dir`: empties `tmp/` and rebuilds the index from disk. */
-  static async open(dir: string, options: BlobStoreOptions): Promise<BlobStore> {
+  /**
+   * Opens (creating) the store under `dir`: empties `tmp/` and rebuilds the index from disk.
+   * `inspect`: for the `cache` command beside a running gateway — `tmp/` is left alone (its
+   * files are that gateway's fills in progress).
+   */
+  static async open(dir: string, options: BlobStoreOptions, { inspect = false } = {}): Promise<BlobStore> {
     const store = new BlobStore(dir, options);
-    await rm(store.#tmpDir, { recursive: true, force: true });
+    if (!inspect) await rm(store.#tmpDir, { recursive: true, force: true });
     await mkdir(store.#tmpDir, { recursive: true });
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     await store.#rebuild();
@@ -102,6 +106,21 @@ export class BlobStore {
         entry.readers--;
       },
     };
+  }
+
+  /** Every stored blob, least recently used first. */
+  *list(): Iterable<{ readonly digest: string; readonly size: number; readonly path: string }> {
+    for (const [digest, entry] of this.#index) yield { digest, size: entry.size, path: this.pathOf(digest) };
+  }
+
+  /** Removes a blob nobody reads; false when it is not stored or being read. */
+  async remove(digest: string): Promise<boolean> {
+    const entry = this.#index.get(digest);
+    if (entry === undefined || entry.readers > 0) return false;
+    this.#index.delete(digest);
+    this.#bytes -= entry.size;
+    await rm(this.pathOf(digest), { force: true });
+    return true;
   }
 
   /** Starts writing `digest`; nothing is visible until `commit()` found the bytes match. */
