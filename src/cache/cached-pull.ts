@@ -12,14 +12,23 @@ import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import type { BlobCache, CacheResult } from './blob-cache.js';
+import type { ManifestMemory } from './manifest-memory.js';
 import { headersFor, sendStoredRange, type StreamResult } from './follow.js';
 
 /** The `upstream` of a response the cache served (metrics and the log line). */
 export const FROM_CACHE = 'cache';
 
-export function cachedPull(cache: BlobCache, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
+/** What the cache holds: blobs on disk, manifests by digest in memory. */
+export interface Caches {
+  readonly blobs: BlobCache;
+  readonly manifests: ManifestMemory;
+}
+
+export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const route = request.route;
+  if (route.kind === 'manifest' && route.reference.includes(':')) return manifestByDigest(caches.manifests, route.reference, request, sink, deps, signal);
   if (route.kind !== 'blob') return pull(request, sink, deps, signal);
+  const cache = caches.blobs;
   if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? pull(request, sink, deps, signal);
   const range = request.headers['range'];
   if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal) ?? pull(request, sink, deps, signal);
@@ -53,6 +62,57 @@ class StartTracking implements Sink {
   }
   end(): void {
     this.sink.end();
+  }
+}
+
+/** A manifest by digest from memory, or pulled and kept (once its bytes proved to be that digest). */
+function manifestByDigest(memory: ManifestMemory, digest: string, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
+  const kept = memory.get(digest);
+  if (kept !== undefined) {
+    sink.start(200, { 'content-type': kept.contentType, 'content-length': String(kept.body.length), 'docker-content-digest': digest, 'x-cache': 'HIT' });
+    if (request.method === 'GET') sink.write(kept.body);
+    sink.end();
+    const bytes = request.method === 'GET' ? kept.body.length : 0;
+    return Promise.resolve({ kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes, attempts: 0, failovers: [] });
+  }
+  if (request.method !== 'GET') return pull(request, sink, deps, signal);
+  const capture = new CapturingSink(sink);
+  return pull(request, capture, deps, signal).then((result) => {
+    if (result.kind === 'relayed' && result.status === 200 && capture.body !== undefined) memory.offer(digest, capture.contentType, capture.body);
+    return result;
+  });
+}
+
+/** Passes everything on and keeps a copy of a small 200 body (a manifest). */
+class CapturingSink implements Sink {
+  #chunks: Buffer[] | undefined;
+  #size = 0;
+  contentType = 'application/octet-stream';
+  constructor(private readonly sink: Sink) {}
+  start(status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.sink.start(status, headers);
+    if (status !== 200) return;
+    this.#chunks = [];
+    const type = headers['content-type'];
+    if (typeof type === 'string') this.contentType = type;
+  }
+  write(chunk: Buffer): boolean {
+    if (this.#chunks !== undefined) {
+      this.#size += chunk.length;
+      // Larger than any manifest worth keeping: stop copying.
+      if (this.#size > 1024 * 1024) this.#chunks = undefined;
+      else this.#chunks.push(chunk);
+    }
+    return this.sink.write(chunk);
+  }
+  onceDrain(resume: () => void): void {
+    this.sink.onceDrain(resume);
+  }
+  end(): void {
+    this.sink.end();
+  }
+  get body(): Buffer | undefined {
+    return this.#chunks === undefined ? undefined : Buffer.concat(this.#chunks);
   }
 }
 

@@ -3,7 +3,7 @@
  * on reload. A request reads `gateway.current` once when it starts and keeps that snapshot, so
  * downloads in flight finish on the upstream and pool they began with.
  */
-import type { BlobCache } from '../cache/blob-cache.js';
+import type { Caches } from '../cache/cached-pull.js';
 import type { Config, RegistryConfig, UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { BreakerStateValue, Metrics } from '../observability/metrics.js';
@@ -21,8 +21,8 @@ const BREAKER_STATE_VALUE: Record<BreakerState, BreakerStateValue> = { closed: 0
 
 export class Gateway {
   #current: GatewaySnapshot | undefined;
-  /** The blob cache, opened once before listening (a reload does not change it); undefined: relay only. */
-  cache: BlobCache | undefined;
+  /** The caches, opened once before listening (a reload does not change them); undefined: relay only. */
+  cache: Caches | undefined;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
 

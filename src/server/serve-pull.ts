@@ -3,8 +3,7 @@
  * close is the abort, and the result is answered and logged once the pull settles.
  */
 import type { ServerResponse } from 'node:http';
-import type { BlobCache } from '../cache/blob-cache.js';
-import { cachedPull } from '../cache/cached-pull.js';
+import { cachedPull, type Caches } from '../cache/cached-pull.js';
 import type { Metrics } from '../observability/metrics.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
 import { StartersAbort } from '../stream/abort.js';
@@ -19,14 +18,14 @@ export interface ServeContext {
   readonly fail: (res: ServerResponse, err: unknown, entry: RequestEntry) => void;
 }
 
-/** `cache`: the blob cache in front of the upstreams, if the config has one. */
+/** `cache`: the caches in front of the upstreams, if the config has one. */
 export function servePull(
   res: ServerResponse,
   entry: RequestEntry,
   request: PullRequest,
   deps: PullDeps,
   context: ServeContext,
-  cache: BlobCache | undefined,
+  cache: Caches | undefined,
 ): void {
   const { log, metrics, fail } = context;
   const abort = new StartersAbort();
