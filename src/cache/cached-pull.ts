@@ -5,6 +5,7 @@
  * blob is answered from the store, and so is a single byte range of one (206); everything else —
  * manifests, tags, ranges of blobs not stored yet — is pulled as before. A cache that cannot open or create a file falls back to relaying.
  */
+import { createHash } from 'node:crypto';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { fetchFromUpstreams } from '../proxy/fetch-from-upstreams.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
@@ -12,21 +13,27 @@ import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import type { BlobCache, CacheResult } from './blob-cache.js';
-import type { ManifestMemory } from './manifest-memory.js';
+import type { CachedManifest, ManifestMemory } from './manifest-memory.js';
+import { TagMemory } from './tag-memory.js';
 import { headersFor, sendStoredRange, type StreamResult } from './follow.js';
 
 /** The `upstream` of a response the cache served (metrics and the log line). */
 export const FROM_CACHE = 'cache';
 
-/** What the cache holds: blobs on disk, manifests by digest in memory. */
+/** What the cache holds: blobs on disk, manifests by digest and tags in memory. */
 export interface Caches {
   readonly blobs: BlobCache;
   readonly manifests: ManifestMemory;
+  readonly tags: TagMemory;
 }
 
 export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const route = request.route;
-  if (route.kind === 'manifest' && route.reference.includes(':')) return manifestByDigest(caches.manifests, route.reference, request, sink, deps, signal);
+  if (route.kind === 'manifest') {
+    if (route.reference.includes(':')) return manifestByDigest(caches.manifests, route.reference, request, sink, deps, signal);
+    const key = TagMemory.key(deps.group.registry, route.name, route.reference, request.headers['accept'] ?? '');
+    return manifestByTag(caches, key, request, sink, deps, signal);
+  }
   if (route.kind !== 'blob') return pull(request, sink, deps, signal);
   const cache = caches.blobs;
   if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? pull(request, sink, deps, signal);
@@ -68,19 +75,43 @@ class StartTracking implements Sink {
 /** A manifest by digest from memory, or pulled and kept (once its bytes proved to be that digest). */
 function manifestByDigest(memory: ManifestMemory, digest: string, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const kept = memory.get(digest);
-  if (kept !== undefined) {
-    sink.start(200, { 'content-type': kept.contentType, 'content-length': String(kept.body.length), 'docker-content-digest': digest, 'x-cache': 'HIT' });
-    if (request.method === 'GET') sink.write(kept.body);
-    sink.end();
-    const bytes = request.method === 'GET' ? kept.body.length : 0;
-    return Promise.resolve({ kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes, attempts: 0, failovers: [] });
-  }
+  if (kept !== undefined) return Promise.resolve(sendManifest(kept, digest, 'HIT', request.method, sink));
   if (request.method !== 'GET') return pull(request, sink, deps, signal);
   const capture = new CapturingSink(sink);
   return pull(request, capture, deps, signal).then((result) => {
     if (result.kind === 'relayed' && result.status === 200 && capture.body !== undefined) memory.offer(digest, capture.contentType, capture.body);
     return result;
   });
+}
+
+/**
+ * A manifest by tag: from memory while the tag is fresh, else pulled (and its digest and bytes
+ * remembered); when no upstream can answer, the last manifest seen for the tag (stale-if-error).
+ */
+async function manifestByTag(caches: Caches, key: string, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
+  const fresh = caches.tags.fresh(key);
+  const kept = fresh === undefined ? undefined : caches.manifests.get(fresh);
+  if (fresh !== undefined && kept !== undefined) return sendManifest(kept, fresh, 'HIT', request.method, sink);
+  const capture = request.method === 'GET' ? new CapturingSink(sink) : undefined;
+  const result = await pull(request, capture ?? sink, deps, signal);
+  const body = capture?.body;
+  if (result.kind === 'relayed' && result.status === 200 && body !== undefined) {
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    if (caches.manifests.offer(digest, capture!.contentType, body)) caches.tags.remember(key, digest);
+    return result;
+  }
+  if (result.kind !== 'unavailable') return result;
+  const last = caches.tags.last(key);
+  const stale = last === undefined ? undefined : caches.manifests.get(last);
+  return last !== undefined && stale !== undefined ? { ...sendManifest(stale, last, 'STALE', request.method, sink), failovers: result.failovers } : result;
+}
+
+/** A manifest from memory as the whole answer; `X-Cache` says HIT or STALE. */
+function sendManifest(kept: CachedManifest, digest: string, cache: 'HIT' | 'STALE', method: 'GET' | 'HEAD', sink: Sink): FetchResult {
+  sink.start(200, { 'content-type': kept.contentType, 'content-length': String(kept.body.length), 'docker-content-digest': digest, 'x-cache': cache });
+  if (method === 'GET') sink.write(kept.body);
+  sink.end();
+  return { kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: method === 'GET' ? kept.body.length : 0, attempts: 0, failovers: [] };
 }
 
 /** Passes everything on and keeps a copy of a small 200 body (a manifest). */

@@ -1,9 +1,9 @@
 /** `cache:` — `false` or absent for relay only, a mapping for the blob cache on local disk. */
 import { isScalar } from 'yaml';
-import { expected, fromString, nonEmptyString, ok, fail, type Result } from './checks.js';
+import { duration, expected, fromString, nonEmptyString, ok, fail, type Result } from './checks.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_CACHE } from './defaults.js';
-import { CACHE_KEYS } from './schema.js';
+import { CACHE_KEYS, CACHE_TAG_KEYS } from './schema.js';
 import { field, subSection, type Section } from './section.js';
 import type { CacheConfig } from './types.js';
 
@@ -40,7 +40,9 @@ export function readCache(ctx: Ctx, root: Section): CacheConfig | undefined {
     const at = s.entries.get('lowWatermark') ?? s.entries.get('highWatermark');
     ctx.report('cache.lowWatermark', at?.value ?? s.node, `must be below highWatermark (${highWatermark * 100}%), got ${lowWatermark * 100}%`);
   }
+  const tags = subSection(ctx, s, 'tags', CACHE_TAG_KEYS);
   return {
+    tagTtlMs: field(ctx, tags, 'ttl', duration('>= 0'), DEFAULT_CACHE.tagTtlMs) ?? DEFAULT_CACHE.tagTtlMs,
     dir: ctx.resolvePath(dir),
     maxBytes: field(ctx, s, 'maxSize', fromString('a size', parseSize), DEFAULT_CACHE.maxBytes) ?? DEFAULT_CACHE.maxBytes,
     highWatermark,

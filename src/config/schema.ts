@@ -63,6 +63,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'cache.maxSize', default: '10GiB' },
   { path: 'cache.highWatermark', default: '90%' },
   { path: 'cache.lowWatermark', default: '80%' },
+  { path: 'cache.tags.ttl', default: '1m' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -104,3 +105,4 @@ export const FAILOVER_KEYS = keysOf('failover');
 export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');
 export const CACHE_KEYS = keysOf('cache');
+export const CACHE_TAG_KEYS = keysOf('cache.tags');

@@ -109,6 +109,8 @@ export interface CacheConfig {
   /** Fractions of maxBytes: eviction starts above the high one and goes down to the low one. */
   readonly highWatermark: number;
   readonly lowWatermark: number;
+  /** How long a tag's digest is served without asking an upstream; `0` asks every time. */
+  readonly tagTtlMs: number;
 }
 
 export interface Config {

@@ -7,6 +7,7 @@ import { BlobCache } from '../cache/blob-cache.js';
 import { BlobStore } from '../cache/blob-store.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
+import { TagMemory } from '../cache/tag-memory.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -31,7 +32,7 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
     const cache = new BlobCache(store, metrics);
     metrics.watchCache(() => ({ bytes: store.bytes, maxBytes: settings.maxBytes, blobs: store.count, fillsInFlight: cache.filling }));
-    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES) };
+    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES), tags: new TagMemory(settings.tagTtlMs) };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');

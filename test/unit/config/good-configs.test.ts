@@ -98,7 +98,7 @@ t.test('every key given', async (t) => {
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
-      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5% }',
+      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s } }',
       'workers: 2',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
@@ -160,7 +160,7 @@ t.test('every key given', async (t) => {
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
     verifyDigests: false,
-    cache: { dir: '/var/cache/mirrorgate', maxBytes: 1.5 * 1024 ** 4, highWatermark: 0.95, lowWatermark: 0.875 },
+    cache: { dir: '/var/cache/mirrorgate', maxBytes: 1.5 * 1024 ** 4, highWatermark: 0.95, lowWatermark: 0.875, tagTtlMs: 0 },
     workers: 2,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
@@ -171,12 +171,19 @@ t.test('cache: false and no cache relay only; a mapping turns it on with default
   const base = doc('upstreams:', '  - { name: a, url: "https://a.example" }');
   t.equal(parse(base).cache, undefined);
   t.equal(parse(`${base}cache: false\n`).cache, undefined);
-  t.same(parse(`${base}cache: {}\n`).cache, { dir: resolve('conf/data/cache'), maxBytes: 10 * 1024 ** 3, highWatermark: 0.9, lowWatermark: 0.8 });
+  t.same(parse(`${base}cache: {}\n`).cache, {
+    dir: resolve('conf/data/cache'),
+    maxBytes: 10 * 1024 ** 3,
+    highWatermark: 0.9,
+    lowWatermark: 0.8,
+    tagTtlMs: 60_000,
+  });
   t.same(parse(`${base}cache: { dir: ../data/cache, maxSize: 512MiB }\n`).cache, {
     dir: resolve('data/cache'),
     maxBytes: 512 * 1024 ** 2,
     highWatermark: 0.9,
     lowWatermark: 0.8,
+    tagTtlMs: 60_000,
   });
 });
 
