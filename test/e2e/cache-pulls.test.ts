@@ -1,7 +1,8 @@
 /**
  * The cache end to end: two real registries, each behind a recording front, mirrorgate with
  * `cache:` in front of both, and skopeo. Concurrent first pulls of an image fetch each blob
- * once across both registries; a second pull fetches no blob at all.
+ * once across both registries; a second pull fetches no blob at all; with both registries
+ * stopped, the image still pulls by tag (the tag's last manifest, STALE; blobs from disk).
  */
 import { join } from 'node:path';
 import t from 'tap';
@@ -41,7 +42,8 @@ if (suite !== undefined) {
       `upstreams:
   - { name: a, url: "${fronts[0]!.baseUrl}", weight: 1 }
   - { name: b, url: "${fronts[1]!.baseUrl}", weight: 1 }
-cache: { dir: ${join(work, 'cache')}, maxSize: 1GiB }
+cache: { dir: ${join(work, 'cache')}, maxSize: 1GiB, tags: { ttl: 0s } }
+failover: { maxAttempts: 2 }
 log: { level: info }
 `,
     );
@@ -62,5 +64,11 @@ log: { level: info }
     t.same(await pull(t, gateway, images.alpine.ref), [images.alpine.manifestDigest]);
     t.same(blobGets(before), [], 'every blob came from the cache');
     t.ok((await gateway.metric('mirrorgate_requests_total', { upstream: 'cache', kind: 'blob' })) > 0, 'answered by the cache');
+  });
+
+  await t.test('with every registry stopped, the cached image still pulls by tag', { timeout: 120_000 }, async (t) => {
+    await Promise.all(registries.map((registry) => registry.stop()));
+    t.same(await pull(t, gateway, images.alpine.ref), [images.alpine.manifestDigest], 'pulled with both registries down');
+    t.ok((await gateway.metric('mirrorgate_failovers_total')) > 0, 'the registries were tried and failed');
   });
 }
