@@ -25,6 +25,8 @@ export interface Caches {
   readonly blobs: BlobCache;
   readonly manifests: ManifestMemory;
   readonly tags: TagMemory;
+  /** Told when a tag was served stale because no upstream could answer (a warning and a metric). */
+  readonly onStale: (tag: string, digest: string, bytes: number) => void;
 }
 
 export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
@@ -103,7 +105,10 @@ async function manifestByTag(caches: Caches, key: string, request: PullRequest, 
   if (result.kind !== 'unavailable') return result;
   const last = caches.tags.last(key);
   const stale = last === undefined ? undefined : caches.manifests.get(last);
-  return last !== undefined && stale !== undefined ? { ...sendManifest(stale, last, 'STALE', request.method, sink), failovers: result.failovers } : result;
+  if (last === undefined || stale === undefined) return result;
+  const served = sendManifest(stale, last, 'STALE', request.method, sink);
+  caches.onStale(key, last, served.kind === 'relayed' ? served.bytes : 0);
+  return { ...served, failovers: result.failovers };
 }
 
 /** A manifest from memory as the whole answer; `X-Cache` says HIT or STALE. */

@@ -33,7 +33,7 @@ export interface Metrics {
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
   configReload(result: 'success' | 'error'): void;
-  /** A blob request the cache answered: `hit` from disk, `miss` (started the fill), `joined` (followed a running fill). */
+  /** A request the cache answered: `hit`, `miss` (started the fill), `joined` (followed a running fill), `stale` (a tag's last manifest, every upstream failing). */
   cacheRequest(result: CacheRequestResult, bytes: number): void;
   /** A fill that ended: `committed` (stored after its digest matched) or `failed`; `bytes` came from upstream. */
   cacheFill(result: 'committed' | 'failed', bytes: number): void;
@@ -42,7 +42,7 @@ export interface Metrics {
   watchCache(state: () => CacheState): void;
 }
 
-export type CacheRequestResult = 'hit' | 'miss' | 'joined';
+export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale';
 
 export interface CacheState {
   readonly bytes: number;

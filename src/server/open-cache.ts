@@ -32,7 +32,11 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
     const cache = new BlobCache(store, metrics);
     metrics.watchCache(() => ({ bytes: store.bytes, maxBytes: settings.maxBytes, blobs: store.count, fillsInFlight: cache.filling }));
-    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES), tags: new TagMemory(settings.tagTtlMs) };
+    const onStale = (tag: string, digest: string, bytes: number): void => {
+      metrics.cacheRequest('stale', bytes);
+      logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
+    };
+    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES), tags: new TagMemory(settings.tagTtlMs), onStale };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');

@@ -47,6 +47,8 @@ t.test('with ttl 0s every tag request asks; with every upstream failing, the las
   const head = await fetch(`${gw.url}${PATH}`, { method: 'HEAD' });
   t.equal(head.status, 200);
   t.equal(head.headers.get('x-cache'), 'STALE');
+  t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'stale' }), 2, 'counted');
+  t.equal(gw.logs().filter((line) => line['event'] === 'cache' && line['level'] === 40).length, 2, 'and a warning each');
 
   const unknown = await fetch(`${gw.url}/v2/library/never-seen/manifests/v1`);
   t.equal(unknown.status, 503, 'a tag never seen cannot be served stale');
