@@ -43,6 +43,10 @@ export class BlobCache {
     if (stored !== undefined) {
       try {
         return this.#counted({ cache: 'HIT', ...(await sendStored(stored.path, digest, stored.size, sink, signal, { 'x-cache': 'HIT' })) });
+      } catch (err) {
+        // Removed beside the gateway (`mirrorgate cache rm`): forget it and fill it again.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.store.forget(digest);
       } finally {
         stored.release();
       }
@@ -59,6 +63,12 @@ export class BlobCache {
   #counted(result: CacheResult): CacheResult {
     if (result.kind !== 'unavailable') this.metrics.cacheRequest(result.cache === 'HIT' ? 'hit' : result.cache === 'MISS' ? 'miss' : 'joined', result.bytes);
     return result;
+  }
+
+  /** Fails every fill in flight (shutdown): their readers are cut, their spools removed. */
+  async close(): Promise<void> {
+    const fills = await Promise.all([...this.#fills.values()].map((entry) => entry.starting.catch(() => undefined)));
+    await Promise.all(fills.flatMap((fill) => (fill === undefined ? [] : [fill.fail(new Error('the gateway is shutting down'))])));
   }
 
   /** Starts the fill, registered before its first await so a concurrent request joins it. */

@@ -119,6 +119,8 @@ export class BlobFill implements Sink {
       this.#setFailed(err as Error);
       throw err;
     }
+    // A write that failed meanwhile has failed the fill (and the commit with it); never undo that.
+    if (this.#state === 'failed') return;
     this.#written = this.writer.size;
     this.#state = 'committed';
     this.#changed();

@@ -113,6 +113,14 @@ export class BlobStore {
     for (const [digest, entry] of this.#index) yield { digest, size: entry.size, path: this.pathOf(digest) };
   }
 
+  /** Drops a blob from the index whose file turned out to be gone (removed beside the gateway). */
+  forget(digest: string): void {
+    const entry = this.#index.get(digest);
+    if (entry === undefined) return;
+    this.#index.delete(digest);
+    this.#bytes -= entry.size;
+  }
+
   /** Removes a blob nobody reads; false when it is not stored or being read. */
   async remove(digest: string): Promise<boolean> {
     const entry = this.#index.get(digest);
@@ -163,7 +171,8 @@ export class BlobStore {
       this.#bytes -= entry.size;
       freed += entry.size;
       evicted.push(digest);
-      await rm(this.pathOf(digest), { force: true });
+      // Best effort: a file that cannot be removed now is gone from the index all the same.
+      await rm(this.pathOf(digest), { force: true }).catch(() => undefined);
     }
     if (evicted.length > 0) this.options.onEvicted?.(evicted.length, freed);
     return evicted;
@@ -206,6 +215,8 @@ export class BlobWriter {
   #done = false;
   /** The file writes, one after the other. */
   #tail: Promise<void> = Promise.resolve();
+  /** The first write that failed: the file is then not the blob, whatever the hash says. */
+  #writeError: Error | undefined;
 
   constructor(
     private readonly store: BlobStore,
@@ -222,10 +233,15 @@ export class BlobWriter {
 
   /** Appends `chunk`; resolves once it is in the file. Writes land in call order. */
   write(chunk: Buffer): Promise<void> {
+    if (this.#done) return Promise.reject(new BlobStoreError(`blob writer for ${this.digest} already finished`));
     this.#hash.update(chunk);
+    const position = this.#size;
     this.#size += chunk.length;
-    const written = this.#tail.then(() => writeAll(this.file, chunk));
-    this.#tail = written.catch(() => undefined);
+    // Positional: a failed write cannot shift the bytes after it.
+    const written = this.#tail.then(() => writeAll(this.file, chunk, position));
+    this.#tail = written.catch((err: unknown) => {
+      this.#writeError ??= err as Error;
+    });
     return written;
   }
 
@@ -249,6 +265,7 @@ export class BlobWriter {
     this.#finish();
     try {
       await this.#tail;
+      if (this.#writeError !== undefined) throw this.#writeError;
       if (!this.matches()) throw new BlobStoreError(`content does not match ${this.digest.slice(0, 19)}…: got ${this.actual.slice(0, 19)}…`);
       await this.file.sync();
       await this.file.close();
@@ -282,10 +299,10 @@ export class BlobWriter {
   }
 }
 
-async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
+async function writeAll(file: FileHandle, chunk: Buffer, position: number): Promise<void> {
   let written = 0;
   while (written < chunk.length) {
-    const { bytesWritten } = await file.write(chunk, written, chunk.length - written);
+    const { bytesWritten } = await file.write(chunk, written, chunk.length - written, position + written);
     written += bytesWritten;
   }
 }

@@ -40,7 +40,8 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   const cache = caches.blobs;
   if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? pull(request, sink, deps, signal);
   const range = request.headers['range'];
-  if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal) ?? pull(request, sink, deps, signal);
+  const relay = (): Promise<FetchResult> => pull(request, sink, deps, signal);
+  if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal, relay) ?? relay();
   // The fill is the whole blob for every reader: never the client's Range, always resumable.
   const { range: _range, ...headers } = request.headers;
   const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
@@ -162,7 +163,14 @@ function headFromStore(cache: BlobCache, digest: string, sink: Sink): Promise<Fe
 }
 
 /** A range of a stored blob, as a 206 from disk; undefined when not stored or not a range answered here. */
-function rangeFromStore(cache: BlobCache, digest: string, header: string, sink: Sink, signal: FetchSignal): Promise<FetchResult> | undefined {
+function rangeFromStore(
+  cache: BlobCache,
+  digest: string,
+  header: string,
+  sink: Sink,
+  signal: FetchSignal,
+  relay: () => Promise<FetchResult>,
+): Promise<FetchResult> | undefined {
   const stored = cache.store.acquire(digest);
   if (stored === undefined) return undefined;
   const range = parseByteRange(header, stored.size);
@@ -171,7 +179,14 @@ function rangeFromStore(cache: BlobCache, digest: string, header: string, sink: 
     return undefined;
   }
   return sendStoredRange(stored.path, digest, stored.size, range, sink, signal)
-    .then((result) => streamed(result, 206))
+    .then(
+      (result) => streamed(result, 206),
+      (err: unknown) => {
+        // The file could not be opened (nothing was sent): forget a blob that is gone, and relay.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') cache.store.forget(digest);
+        return relay();
+      },
+    )
     .finally(() => stored.release());
 }
 

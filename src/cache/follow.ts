@@ -32,6 +32,20 @@ interface Source {
   /** Resolves on the next change; `failed` when the content will never be complete. */
   next(): Promise<void>;
   readonly failure: Error | undefined;
+  /** Whether every byte is verified: the response may be completed (a fill: once committed). */
+  settled(): boolean;
+}
+
+const STORED = { next: () => Promise.resolve(), failure: undefined, settled: () => true } as const;
+
+/** Starts the sink; the file is closed when that throws (the client went away meanwhile). */
+async function startOrClose(file: FileHandle, start: () => void): Promise<void> {
+  try {
+    start();
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 export function headersFor(digest: string, size: number): Record<string, string> {
@@ -48,8 +62,8 @@ export async function sendStored(
   extra: Record<string, string>,
 ): Promise<FollowResult> {
   const file = await open(path, 'r');
-  sink.start(200, { ...headersFor(digest, size), ...extra });
-  return pump(file, { size, sendable: () => size, next: () => Promise.resolve(), failure: undefined }, sink, signal);
+  await startOrClose(file, () => sink.start(200, { ...headersFor(digest, size), ...extra }));
+  return pump(file, { size, sendable: () => size, ...STORED }, sink, signal);
 }
 
 /**
@@ -65,28 +79,32 @@ export async function sendStoredRange(
   signal: FetchSignal,
 ): Promise<StreamResult> {
   const file = await open(path, 'r');
-  sink.start(206, {
+  const headers = {
     'content-type': 'application/octet-stream',
     'content-length': String(range.last - range.first + 1),
     'content-range': `bytes ${range.first}-${range.last}/${size}`,
     'docker-content-digest': digest,
     'x-cache': 'HIT',
-  });
-  return pump(file, { size: range.last + 1, sendable: () => range.last + 1, next: () => Promise.resolve(), failure: undefined }, sink, signal, range.first);
+  };
+  await startOrClose(file, () => sink.start(206, headers));
+  return pump(file, { size: range.last + 1, sendable: () => range.last + 1, ...STORED }, sink, signal, range.first);
 }
 
 /** A blob being filled: headers as soon as the fill has them, then the spool as it grows. */
 export async function follow(fill: BlobFill, sink: Sink, signal: FetchSignal, extra: Record<string, string>): Promise<FollowResult> {
   const changed = changes(fill);
+  const gaveUp = abortOf(signal);
   try {
-    while (fill.state === 'waiting') await changed.next();
     // Without a Content-Length a follower cannot tell the last byte: it waits for the commit.
-    while (fill.size === undefined && fill.state === 'streaming') await changed.next();
+    while (fill.state === 'waiting' || (fill.size === undefined && fill.state === 'streaming')) {
+      if (signal.aborted) return { kind: 'aborted', bytes: 0 };
+      await Promise.race([changed.next(), gaveUp.promise]);
+    }
     if (fill.state === 'failed') return { kind: 'unavailable', error: fill.error ?? new Error('fill failed'), fetch: fill.outcome };
     const size = fill.size ?? fill.written;
     // Opened before the sink is started: a failure here leaves the request free to be relayed.
     const file = await openSpool(fill);
-    sink.start(200, { ...headersFor(fill.digest, size), ...extra });
+    await startOrClose(file, () => sink.start(200, { ...headersFor(fill.digest, size), ...extra }));
     const source: Source = {
       size,
       sendable: () => (fill.state === 'committed' ? fill.written : Math.min(fill.written, size - 1)),
@@ -94,9 +112,11 @@ export async function follow(fill: BlobFill, sink: Sink, signal: FetchSignal, ex
       get failure() {
         return fill.state === 'failed' ? (fill.error ?? new Error('fill failed')) : undefined;
       },
+      settled: () => fill.state === 'committed',
     };
     return await pump(file, source, sink, signal);
   } finally {
+    gaveUp.stop();
     changed.stop();
   }
 }
@@ -117,16 +137,15 @@ async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchS
   let at = from;
   const sent = (): number => at - from;
   // A follower waiting for more wakes up when its starter gives up, not only when the fill moves.
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
-  signal.addEventListener('abort', onAbort);
+  const gaveUp = abortOf(signal);
   try {
-    while (at < source.size) {
+    // Until every byte is sent and verified: an empty body, too, ends only once its fill committed.
+    while (at < source.size || !source.settled()) {
       if (signal.aborted) return { kind: 'aborted', bytes: sent() };
       if (source.failure !== undefined) return { kind: 'broken', bytes: sent(), error: source.failure };
       const sendable = source.sendable();
       if (sendable <= at) {
-        await Promise.race([source.next(), aborted]);
+        await Promise.race([source.next(), gaveUp.promise]);
         continue;
       }
       const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sendable - at));
@@ -141,9 +160,17 @@ async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchS
   } catch (err) {
     return { kind: 'broken', bytes: sent(), error: err as Error };
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    gaveUp.stop();
     await file.close().catch(() => undefined);
   }
+}
+
+/** A promise that resolves when `signal` aborts; `stop` removes the listener. */
+function abortOf(signal: FetchSignal): { promise: Promise<void>; stop(): void } {
+  let onAbort: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (onAbort = resolve));
+  signal.addEventListener('abort', onAbort);
+  return { promise, stop: () => signal.removeEventListener('abort', onAbort) };
 }
 
 /** Resolves when the sink drains or the follower's starter gives up. */

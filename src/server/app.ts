@@ -76,6 +76,8 @@ export function createApp(config: Config, deps: AppDeps): App {
       // Keep-alive connections that served their last response would otherwise hold close() open.
       server.closeAllConnections();
       await closed;
+      // Fills outlive their clients; a stopping gateway ends them rather than wait for the downloads.
+      await gateway.cache?.blobs.close();
       await (outcome === 'timeout' ? gateway.destroy() : gateway.close());
     },
   };

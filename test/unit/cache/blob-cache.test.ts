@@ -161,3 +161,26 @@ t.test('corrupt bytes are never stored, and no reader gets the last byte', async
   t.same(readdirSync(join(dir, 'tmp')), [], 'the spool is gone');
   t.equal(cache.filling, 0, 'the next request starts a new fill');
 });
+
+t.test('a fill with an empty body for a non-empty digest never completes a reader', async (t) => {
+  const { cache } = await cacheIn(t);
+  const reader = new Reader();
+  const result = await cache.get(DIGEST, reader, new StartersAbort(), upstream(Buffer.alloc(0)));
+  t.not(result.kind, 'relayed', `not completed (${result.kind})`);
+  t.notOk(reader.ended);
+  t.notOk(cache.store.has(DIGEST));
+});
+
+t.test('a blob whose file was removed beside the gateway is filled again, not relayed forever', async (t) => {
+  const { cache } = await cacheIn(t);
+  const fetch = upstream();
+  await cache.get(DIGEST, new Reader(), new StartersAbort(), fetch);
+  await settled(cache);
+  await rm(cache.store.pathOf(DIGEST));
+  const again = new Reader();
+  t.match(await cache.get(DIGEST, again, new StartersAbort(), fetch), { cache: 'MISS', kind: 'relayed' });
+  t.ok(again.body.equals(BLOB));
+  t.equal(fetch.calls, 2);
+  await settled(cache);
+  t.ok(existsSync(cache.store.pathOf(DIGEST)), 'stored again');
+});

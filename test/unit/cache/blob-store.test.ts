@@ -124,3 +124,17 @@ t.test('a blob being read is never evicted', async (t) => {
   await put(store, blob('d', 200)); // 1000 again
   t.notOk(store.has(a!.digest), 'released: evicted like any other');
 });
+
+t.test('a write that failed fails the commit, whatever the hash says', async (t) => {
+  const dir = await storeDir(t);
+  const store = await BlobStore.open(dir, options);
+  const { body, digest } = blob('w', 100);
+  const writer = await store.create(digest);
+  // The file handle closed under the writer: every write fails (as on EIO or a full disk).
+  await (Reflect.get(writer, 'file') as { close(): Promise<void> }).close();
+  await t.rejects(writer.write(body));
+  t.ok(writer.matches(), 'the bytes handed over hash right');
+  await t.rejects(writer.commit(), 'but the file is not the blob');
+  t.notOk(store.has(digest));
+  t.notOk(existsSync(store.pathOf(digest)));
+});
