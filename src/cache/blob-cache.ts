@@ -24,7 +24,7 @@ export type CacheMetrics = Pick<Metrics, 'cacheRequest' | 'cacheFill'>;
 const NO_METRICS: CacheMetrics = { cacheRequest() {}, cacheFill() {} };
 
 export class BlobCache {
-  /** Fills running now, by digest; `fill` is set once its temp file exists. */
+  /** Fills running now, by scope and digest; `fill` is set once its temp file exists. */
   readonly #fills = new Map<string, { readonly starting: Promise<BlobFill>; fill?: BlobFill }>();
 
   constructor(
@@ -37,8 +37,12 @@ export class BlobCache {
     return this.#fills.size;
   }
 
-  /** Serves `digest` into `sink`; `fetch` is used only when a fill must start. */
-  async get(digest: string, sink: Sink, signal: FetchSignal, fetch: FillFetch): Promise<CacheResult> {
+  /**
+   * Serves `digest` into `sink`; `fetch` is used only when a fill must start. `scope` (the
+   * registry) decides whom a request may join: a fill runs on one registry's upstreams, and
+   * another registry's request must not take that registry's 404 for its own answer.
+   */
+  async get(digest: string, sink: Sink, signal: FetchSignal, fetch: FillFetch, scope = ''): Promise<CacheResult> {
     const stored = this.store.acquire(digest);
     if (stored !== undefined) {
       try {
@@ -53,10 +57,11 @@ export class BlobCache {
     }
     // Decided without an await, so that concurrent requests find the fill the first one started.
     // A fill that failed is on its way out: the next request starts afresh.
-    const running = this.#fills.get(digest);
+    const key = `${scope} ${digest}`;
+    const running = this.#fills.get(key);
     const join = running !== undefined && running.fill?.state !== 'failed';
     const cache: CacheOutcome = join ? 'JOINED' : 'MISS';
-    const fill = await (join ? running.starting : this.#start(digest, fetch));
+    const fill = await (join ? running.starting : this.#start(key, digest, fetch));
     return this.#counted({ cache, ...(await follow(fill, sink, signal, { 'x-cache': cache })) });
   }
 
@@ -72,9 +77,9 @@ export class BlobCache {
   }
 
   /** Starts the fill, registered before its first await so a concurrent request joins it. */
-  #start(digest: string, fetch: FillFetch): Promise<BlobFill> {
+  #start(key: string, digest: string, fetch: FillFetch): Promise<BlobFill> {
     const forget = (): void => {
-      if (this.#fills.get(digest) === entry) this.#fills.delete(digest);
+      if (this.#fills.get(key) === entry) this.#fills.delete(key);
     };
     const starting: Promise<BlobFill> = this.store.create(digest).then((writer) => {
       const fill = new BlobFill(writer, this.store.pathOf(digest));
@@ -83,7 +88,7 @@ export class BlobCache {
       return fill;
     });
     const entry: { readonly starting: Promise<BlobFill>; fill?: BlobFill } = { starting };
-    this.#fills.set(digest, entry);
+    this.#fills.set(key, entry);
     starting.catch(forget);
     return starting;
   }

@@ -47,7 +47,7 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
     fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, fillSink, deps, fillSignal);
   const tracked = new StartTracking(sink);
-  return cache.get(route.digest, tracked, signal, fill).then(
+  return cache.get(route.digest, tracked, signal, fill, deps.group.registry).then(
     (result) => asFetchResult(result) ?? pull(request, sink, deps, signal),
     (err: unknown) =>
       // The store could not be used (unwritable dir, disk full, a file gone): relay instead —

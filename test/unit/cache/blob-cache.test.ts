@@ -184,3 +184,16 @@ t.test('a blob whose file was removed beside the gateway is filled again, not re
   await settled(cache);
   t.ok(existsSync(cache.store.pathOf(DIGEST)), 'stored again');
 });
+
+t.test("a request for another registry does not join a fill run on this registry's upstreams", async (t) => {
+  const { cache } = await cacheIn(t);
+  const hub = upstream();
+  const ghcr = upstream();
+  const [a, b] = [new Reader(), new Reader()];
+  await Promise.all([cache.get(DIGEST, a, new StartersAbort(), hub, 'docker.io'), cache.get(DIGEST, b, new StartersAbort(), ghcr, 'ghcr.io')]);
+  t.equal(hub.calls + ghcr.calls, 2, 'one fill each');
+  t.ok(a.body.equals(BLOB) && b.body.equals(BLOB));
+  await settled(cache);
+  t.ok(cache.store.has(DIGEST), 'stored once (same digest, same bytes)');
+  t.equal(cache.store.count, 1);
+});
