@@ -1,9 +1,13 @@
 /**
- * A pull with the blob cache in front: the same entry point as proxy/pull.ts, so the server
- * does not know whether a blob came from disk (distribution's proxy blob store is the model).
- * A blob GET goes through the cache (HIT / JOINED / MISS, in `X-Cache`); a HEAD of a stored
- * blob is answered from the store, and so is a single byte range of one (206); everything else —
- * manifests, tags, ranges of blobs not stored yet — is pulled as before. A cache that cannot open or create a file falls back to relaying.
+ * A pull with the cache in front: the same entry point as proxy/pull.ts, so the server does not
+ * know whether an answer came from disk or memory (distribution's proxy blob store is the model).
+ *   blob GET              through the blob cache (HIT / JOINED / MISS, in `X-Cache`)
+ *   blob HEAD, one Range  from the store when stored, else pulled
+ *   manifest by digest    from memory when kept, else pulled and kept once it hashed right
+ *   manifest by tag       from memory while fresh, else pulled and remembered; STALE when no
+ *                         upstream can answer
+ *   tags/list             pulled
+ * A cache that cannot open or create a file falls back to relaying.
  */
 import { createHash } from 'node:crypto';
 import type { FetchResult } from '../proxy/fetch-result.js';
@@ -36,11 +40,11 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
     const key = TagMemory.key(deps.group.registry, route.name, route.reference, request.headers['accept'] ?? '');
     return manifestByTag(caches, key, request, sink, deps, signal);
   }
-  if (route.kind !== 'blob') return pull(request, sink, deps, signal);
-  const cache = caches.blobs;
-  if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? pull(request, sink, deps, signal);
-  const range = request.headers['range'];
   const relay = (): Promise<FetchResult> => pull(request, sink, deps, signal);
+  if (route.kind !== 'blob') return relay();
+  const cache = caches.blobs;
+  if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? relay();
+  const range = request.headers['range'];
   if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal, relay) ?? relay();
   // The fill is the whole blob for every reader: never the client's Range, always resumable.
   const { range: _range, ...headers } = request.headers;
@@ -48,11 +52,11 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
     fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, fillSink, deps, fillSignal);
   const tracked = new StartTracking(sink);
   return cache.get(route.digest, tracked, signal, fill, deps.group.registry).then(
-    (result) => asFetchResult(result) ?? pull(request, sink, deps, signal),
+    (result) => asFetchResult(result) ?? relay(),
     (err: unknown) =>
       // The store could not be used (unwritable dir, disk full, a file gone): relay instead —
       // unless the client already has headers, when only a cut is honest.
-      tracked.started ? { kind: 'broken', upstream: FROM_CACHE, bytes: 0, error: err as Error, attempts: 0, failovers: [] } : pull(request, sink, deps, signal),
+      tracked.started ? { kind: 'broken', upstream: FROM_CACHE, bytes: 0, error: err as Error, attempts: 0, failovers: [] } : relay(),
   );
 }
 
