@@ -46,37 +46,13 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? relay();
   const range = request.headers['range'];
   if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal, relay) ?? relay();
-  // The fill is the whole blob for every reader: never the client's Range, always resumable.
-  const { range: _range, ...headers } = request.headers;
+  // The fill is the whole blob for every reader: always resumable, and never with a Range (a
+  // request with one was answered above, so these headers have none).
   const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
-    fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, fillSink, deps, fillSignal);
-  const tracked = new StartTracking(sink);
-  return cache.get(route.digest, tracked, signal, fill, deps.group.registry).then(
-    (result) => asFetchResult(result) ?? relay(),
-    (err: unknown) =>
-      // The store could not be used (unwritable dir, disk full, a file gone): relay instead —
-      // unless the client already has headers, when only a cut is honest.
-      tracked.started ? { kind: 'broken', upstream: FROM_CACHE, bytes: 0, error: err as Error, attempts: 0, failovers: [] } : relay(),
-  );
-}
-
-/** The client's sink, remembering whether it was started (so a fallback never starts it twice). */
-class StartTracking implements Sink {
-  started = false;
-  constructor(private readonly sink: Sink) {}
-  start(status: number, headers: Record<string, string | string[] | undefined>): void {
-    this.started = true;
-    this.sink.start(status, headers);
-  }
-  write(chunk: Buffer): boolean {
-    return this.sink.write(chunk);
-  }
-  onceDrain(resume: () => void): void {
-    this.sink.onceDrain(resume);
-  }
-  end(): void {
-    this.sink.end();
-  }
+    fetchFromUpstreams({ method: 'GET', route, headers: request.headers, resumable: true }, fillSink, deps, fillSignal);
+  // The cache rejects only before it started the client's response (files are opened first), so
+  // relaying on a rejection never answers twice: unwritable dir, disk full, a file gone.
+  return cache.get(route.digest, sink, signal, fill, deps.group.registry).then((result) => asFetchResult(result) ?? relay(), relay);
 }
 
 /** A manifest by digest from memory, or pulled and kept (once its bytes proved to be that digest). */

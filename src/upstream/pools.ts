@@ -22,6 +22,8 @@ export class UpstreamPools {
    * trust in the upstream rather than from a redirect.
    */
   readonly realms: Agent;
+  /** `redirects.allowHosts`: the address guard of `offsite` lets these through, and so does the redirect step. */
+  readonly allowedHosts: ReadonlySet<string>;
 
   constructor(config: UpstreamConfig) {
     const tls = {
@@ -36,7 +38,8 @@ export class UpstreamPools {
     };
     const connect = { timeout: config.timeouts.connectMs, ...tls };
     this.origin = new Pool(new URL(config.url).origin, { connections: config.maxConnections, ...timeouts, connect });
-    const guard = config.redirects.allowPrivate ? {} : { lookup: guardedLookup(new Set(config.redirects.allowHosts)) };
+    this.allowedHosts = new Set(config.redirects.allowHosts);
+    const guard = config.redirects.allowPrivate ? {} : { lookup: guardedLookup(this.allowedHosts) };
     this.offsite = new Agent({ connections: config.maxConnections, ...timeouts, connect: { ...connect, ...guard } });
     this.realms = new Agent({ connections: REALM_CONNECTIONS, ...timeouts, connect });
   }

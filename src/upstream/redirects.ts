@@ -50,6 +50,8 @@ export interface RedirectSettings {
   readonly config: RedirectConfig;
   /** For redirect targets (CDNs): any origin, pooled per origin, internal addresses refused. */
   readonly offsite: Dispatcher;
+  /** `config.allowHosts` as a set, shared with `offsite`'s address guard. */
+  readonly allowedHosts: ReadonlySet<string>;
   /** The upstream's URL, base path included. */
   readonly base: URL;
   /** Undoes the upstream's repository mapping on a same-origin path (passthrough). */
@@ -61,7 +63,7 @@ export interface RedirectSettings {
  * relayed), or in passthrough mode captured as the client's answer with its Location rewritten.
  */
 export function handleRedirects(settings: RedirectSettings): Step {
-  const allowedHosts: ReadonlySet<string> = new Set(settings.config.allowHosts);
+  const allowedHosts = settings.allowedHosts;
   return (next) => (exchange) =>
     next(exchange).then((outcome) =>
       outcome.kind === 'declined' && isRedirect(outcome.response.status) ? onRedirect(settings, allowedHosts, exchange, outcome.response) : outcome,

@@ -76,6 +76,7 @@ export class Upstream {
       upstream: this.name,
       config: config.redirects,
       offsite: this.#pools.offsite,
+      allowedHosts: this.#pools.allowedHosts,
       base,
       toClientPath: (path: string) => this.#clientPath(path),
     };
