@@ -66,7 +66,12 @@ async function cache(file: string, args: readonly string[]): Promise<void> {
 async function serve(file: string, watch: boolean): Promise<void> {
   const config = await loadOrExit(file);
   if (config.workers > 1 && cluster.isPrimary) {
-    runPrimary({ workers: config.workers, drainTimeoutMs: config.shutdown.drainTimeoutMs, logger: createLogger(config.log.level) });
+    runPrimary({
+      workers: config.workers,
+      drainTimeoutMs: config.shutdown.drainTimeoutMs,
+      logger: createLogger(config.log.level),
+      cacheDir: config.cache?.dir,
+    });
     return;
   }
   const clustered = cluster.isWorker;

@@ -10,6 +10,8 @@ import type { Sink } from '../stream/sink.js';
 import { BlobFill } from './blob-fill.js';
 import type { BlobStore } from './blob-store.js';
 import { follow, sendStored, type FollowResult } from './follow.js';
+import type { FillState, FollowedFill } from './followed-fill.js';
+import { RemoteFill, type PeerFills } from './peer-fills.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'JOINED';
 
@@ -23,13 +25,20 @@ export type CacheMetrics = Pick<Metrics, 'cacheRequest' | 'cacheFill'>;
 
 const NO_METRICS: CacheMetrics = { cacheRequest() {}, cacheFill() {} };
 
+interface FillEntry {
+  readonly starting: Promise<FollowedFill>;
+  fill?: FollowedFill;
+}
+
 export class BlobCache {
-  /** Fills running now, by scope and digest; `fill` is set once its temp file exists. */
-  readonly #fills = new Map<string, { readonly starting: Promise<BlobFill>; fill?: BlobFill }>();
+  /** Fills running now, by scope and digest; `fill` is set once it is known (its temp file exists, or a peer's claim answered). */
+  readonly #fills = new Map<string, FillEntry>();
 
   constructor(
     readonly store: BlobStore,
     private readonly metrics: CacheMetrics = NO_METRICS,
+    /** The other workers sharing the directory (`workers: N`); undefined with one process. */
+    private readonly peers?: PeerFills,
   ) {}
 
   /** Fills running right now. */
@@ -43,18 +52,8 @@ export class BlobCache {
    * another registry's request must not take that registry's 404 for its own answer.
    */
   async get(digest: string, sink: Sink, signal: FetchSignal, fetch: FillFetch, scope = ''): Promise<CacheResult> {
-    const stored = this.store.acquire(digest);
-    if (stored !== undefined) {
-      try {
-        return this.#counted({ cache: 'HIT', ...(await sendStored(stored.path, digest, stored.size, sink, signal, { 'x-cache': 'HIT' })) });
-      } catch (err) {
-        // Removed beside the gateway (`mirrorgate cache rm`): forget it and fill it again.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        this.store.forget(digest);
-      } finally {
-        stored.release();
-      }
-    }
+    const hit = this.store.has(digest) ? await this.#sendStored(digest, sink, signal) : undefined;
+    if (hit !== undefined) return hit;
     // Decided without an await, so that concurrent requests find the fill the first one started.
     // A fill that failed is on its way out: the next request starts afresh.
     const key = `${scope} ${digest}`;
@@ -62,7 +61,29 @@ export class BlobCache {
     const join = running !== undefined && running.fill?.state !== 'failed';
     const cache: CacheOutcome = join ? 'JOINED' : 'MISS';
     const fill = await (join ? running.starting : this.#start(key, digest, fetch));
-    return this.#counted({ cache, ...(await follow(fill, sink, signal, { 'x-cache': cache })) });
+    if (fill instanceof FoundFill) {
+      const found = await this.#sendStored(digest, sink, signal);
+      if (found !== undefined) return found;
+    }
+    // The first request of this worker for another worker's fill started nothing: it joined.
+    const outcome: CacheOutcome = fill instanceof RemoteFill ? 'JOINED' : cache;
+    return this.#counted({ cache: outcome, ...(await follow(fill, sink, signal, { 'x-cache': outcome })) });
+  }
+
+  /** A HIT, held against eviction while it is read; undefined when it is not stored (any more). */
+  async #sendStored(digest: string, sink: Sink, signal: FetchSignal): Promise<CacheResult | undefined> {
+    const stored = this.store.acquire(digest);
+    if (stored === undefined) return undefined;
+    try {
+      return this.#counted({ cache: 'HIT', ...(await sendStored(stored.path, digest, stored.size, sink, signal, { 'x-cache': 'HIT' })) });
+    } catch (err) {
+      // Removed beside the gateway (`mirrorgate cache rm`, another worker's eviction): forget it and fill it again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.store.forget(digest);
+      return undefined;
+    } finally {
+      stored.release();
+    }
   }
 
   #counted(result: CacheResult): CacheResult {
@@ -73,24 +94,49 @@ export class BlobCache {
   /** Fails every fill in flight (shutdown): their readers are cut, their spools removed. */
   async close(): Promise<void> {
     const fills = await Promise.all([...this.#fills.values()].map((entry) => entry.starting.catch(() => undefined)));
-    await Promise.all(fills.flatMap((fill) => (fill === undefined ? [] : [fill.fail(new Error('the gateway is shutting down'))])));
+    const own = fills.filter((fill): fill is BlobFill => fill instanceof BlobFill);
+    await Promise.all(own.map((fill) => fill.fail(new Error('the gateway is shutting down'))));
   }
 
-  /** Starts the fill, registered before its first await so a concurrent request joins it. */
-  #start(key: string, digest: string, fetch: FillFetch): Promise<BlobFill> {
+  /**
+   * Starts the fill, registered before its first await so a concurrent request joins it. With
+   * peers (`workers: N`), the fill is claimed first: another worker may own it already.
+   */
+  #start(key: string, digest: string, fetch: FillFetch): Promise<FollowedFill> {
     const forget = (): void => {
       if (this.#fills.get(key) === entry) this.#fills.delete(key);
     };
-    const starting: Promise<BlobFill> = this.store.create(digest).then((writer) => {
-      const fill = new BlobFill(writer, this.store.pathOf(digest));
-      entry.fill = fill;
-      void this.#run(fill, fetch).finally(forget);
-      return fill;
-    });
-    const entry: { readonly starting: Promise<BlobFill>; fill?: BlobFill } = { starting };
+    const claimed = this.peers?.claim(key, digest, this.store.pathOf(digest)) ?? Promise.resolve('own' as const);
+    const starting = claimed.then((claim) => (claim === 'own' ? this.#own(key, digest, fetch, forget) : claim));
+    const entry: FillEntry = { starting };
     this.#fills.set(key, entry);
-    starting.catch(forget);
+    starting.then((fill) => {
+      entry.fill = fill;
+      // An own fill is forgotten once its spool is committed or gone (#run), the others when they settle.
+      if (!(fill instanceof BlobFill)) whenSettled(fill, forget);
+    }, forget);
     return starting;
+  }
+
+  /** The fill this worker owns: unless the blob is on disk by now, a BlobFill running `fetch`. */
+  async #own(key: string, digest: string, fetch: FillFetch, ended: () => void): Promise<FollowedFill> {
+    const storedPath = this.store.pathOf(digest);
+    try {
+      // Another process may have stored it since this index last looked: another worker's fill,
+      // or `mirrorgate warm` on the same directory.
+      const size = await this.store.findOnDisk(digest);
+      if (size !== undefined) {
+        this.peers?.settle(key, { storedPath, size });
+        return new FoundFill(digest, storedPath, size);
+      }
+      const fill = new BlobFill(await this.store.create(digest), storedPath);
+      this.peers?.publish(key, fill);
+      void this.#run(fill, fetch).finally(ended);
+      return fill;
+    } catch (err) {
+      this.peers?.settle(key, err as Error);
+      throw err;
+    }
   }
 
   /** The fetch into the fill, then commit or discard. Never rejects. */
@@ -108,5 +154,39 @@ export class BlobCache {
       await fill.fail(err as Error);
     }
     this.metrics.cacheFill('failed', fill.written);
+  }
+}
+
+/** Calls `settled` once the fill committed or failed. */
+function whenSettled(fill: FollowedFill, settled: () => void): void {
+  const done = (state: FillState): boolean => state === 'committed' || state === 'failed';
+  if (done(fill.state)) return settled();
+  const stop = fill.onChange(() => {
+    if (!done(fill.state)) return;
+    stop();
+    settled();
+  });
+}
+
+/** A blob that was on disk when its fill was to start: followed like a committed fill. */
+class FoundFill implements FollowedFill {
+  readonly state = 'committed';
+  readonly error = undefined;
+  readonly outcome = undefined;
+
+  constructor(
+    readonly digest: string,
+    readonly storedPath: string,
+    readonly size: number,
+  ) {}
+
+  get written(): number {
+    return this.size;
+  }
+  get spoolPath(): string {
+    return this.storedPath;
+  }
+  onChange(): () => void {
+    return () => undefined;
   }
 }

@@ -10,19 +10,14 @@ import { StartersAbort } from '../stream/abort.js';
 import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import type { BlobWriter } from './blob-store.js';
+import type { FillState, FollowedFill } from './followed-fill.js';
+
+export type { FillState } from './followed-fill.js';
 
 /** Bytes handed to the disk but not written yet above which the fetch is paused. */
 const SPOOL_AHEAD = 4 * 1024 * 1024;
 
-export type FillState =
-  /** Waiting for the upstream's headers. */
-  | 'waiting'
-  | 'streaming'
-  /** Every byte is in the store, under its digest. */
-  | 'committed'
-  | 'failed';
-
-export class BlobFill implements Sink {
+export class BlobFill implements Sink, FollowedFill {
   /** Aborts the fill's fetch; owned by the cache, not by any reader. */
   readonly abort = new StartersAbort();
   #state: FillState = 'waiting';

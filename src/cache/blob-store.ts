@@ -22,6 +22,8 @@ export interface BlobStoreOptions {
   readonly lowWatermark: number;
   /** Told after each eviction pass that removed something. */
   readonly onEvicted?: (blobs: number, bytes: number) => void;
+  /** Told when this store added or removed a blob (`workers: N`: the other workers' indexes follow). */
+  readonly onIndexChange?: (change: { readonly op: 'stored' | 'removed'; readonly digest: string; readonly size: number }) => void;
 }
 
 export interface StoredBlob {
@@ -57,12 +59,13 @@ export class BlobStore {
 
   /**
    * Opens (creating) the store under `dir`: empties `tmp/` and rebuilds the index from disk.
-   * `inspect`: for the `cache` command beside a running gateway — `tmp/` is left alone (its
-   * files are that gateway's fills in progress).
+   * `keepTmp`: `tmp/` is left alone because its files are fills in progress — of a running
+   * gateway (the `cache` command beside it) or of the other workers (whose primary emptied it
+   * before they started).
    */
-  static async open(dir: string, options: BlobStoreOptions, { inspect = false } = {}): Promise<BlobStore> {
+  static async open(dir: string, options: BlobStoreOptions, { keepTmp = false } = {}): Promise<BlobStore> {
     const store = new BlobStore(dir, options);
-    if (!inspect) await rm(store.#tmpDir, { recursive: true, force: true });
+    if (!keepTmp) await emptyTmp(dir);
     await mkdir(store.#tmpDir, { recursive: true });
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     await store.#rebuild();
@@ -113,6 +116,24 @@ export class BlobStore {
     for (const [digest, entry] of this.#index) yield { digest, size: entry.size, path: this.pathOf(digest) };
   }
 
+  /**
+   * Takes into the index a blob that another process put at its final path (another worker's
+   * fill, or `mirrorgate warm`); no eviction pass, and nobody is told.
+   */
+  adopt(digest: string, size: number): void {
+    if (this.#index.has(digest)) return;
+    this.#index.set(digest, { size, readers: 0 });
+    this.#bytes += size;
+  }
+
+  /** Adopts the blob when its file is at its final path (put there by another process); its size, or undefined. */
+  async findOnDisk(digest: string): Promise<number | undefined> {
+    const info = await stat(this.pathOf(digest)).catch(() => undefined);
+    if (info === undefined || !info.isFile()) return undefined;
+    this.adopt(digest, info.size);
+    return info.size;
+  }
+
   /** Drops a blob from the index whose file turned out to be gone (removed beside the gateway). */
   forget(digest: string): void {
     const entry = this.#index.get(digest);
@@ -128,6 +149,7 @@ export class BlobStore {
     this.#index.delete(digest);
     this.#bytes -= entry.size;
     await rm(this.pathOf(digest), { force: true });
+    this.options.onIndexChange?.({ op: 'removed', digest, size: entry.size });
     return true;
   }
 
@@ -151,6 +173,7 @@ export class BlobStore {
     if (!this.#index.has(digest)) {
       this.#index.set(digest, { size, readers: 0 });
       this.#bytes += size;
+      this.options.onIndexChange?.({ op: 'stored', digest, size });
     }
     await this.evict(digest);
   }
@@ -171,6 +194,7 @@ export class BlobStore {
       this.#bytes -= entry.size;
       freed += entry.size;
       evicted.push(digest);
+      this.options.onIndexChange?.({ op: 'removed', digest, size: entry.size });
       // Best effort: a file that cannot be removed now is gone from the index all the same.
       await rm(this.pathOf(digest), { force: true }).catch(() => undefined);
     }
@@ -297,6 +321,17 @@ export class BlobWriter {
     await this.file.close().catch(() => undefined);
     await rm(this.tmpPath, { force: true });
   }
+}
+
+/** Removes every temp file: fills in progress that no process will finish. */
+export async function emptyTmp(dir: string): Promise<void> {
+  await rm(join(dir, 'tmp'), { recursive: true, force: true });
+}
+
+/** Removes the temp files of one process (a worker that died mid-fill); best effort. */
+export async function removeTmpOf(dir: string, pid: number): Promise<void> {
+  const names = await readdir(join(dir, 'tmp')).catch(() => [] as string[]);
+  await Promise.all(names.filter((name) => name.split('.')[1] === String(pid)).map((name) => rm(join(dir, 'tmp', name), { force: true })));
 }
 
 async function writeAll(file: FileHandle, chunk: Buffer, position: number): Promise<void> {

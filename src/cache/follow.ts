@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
-import type { BlobFill } from './blob-fill.js';
+import type { FollowedFill } from './followed-fill.js';
 
 /** Read size: large reads cost fewer syscalls and buffers per GiB. */
 const READ_SIZE = 1024 * 1024;
@@ -91,7 +91,7 @@ export async function sendStoredRange(
 }
 
 /** A blob being filled: headers as soon as the fill has them, then the spool as it grows. */
-export async function follow(fill: BlobFill, sink: Sink, signal: FetchSignal, extra: Record<string, string>): Promise<FollowResult> {
+export async function follow(fill: FollowedFill, sink: Sink, signal: FetchSignal, extra: Record<string, string>): Promise<FollowResult> {
   const changed = changes(fill);
   const gaveUp = abortOf(signal);
   try {
@@ -122,7 +122,7 @@ export async function follow(fill: BlobFill, sink: Sink, signal: FetchSignal, ex
 }
 
 /** The spool file, or the stored blob when the fill's commit has renamed it in between. */
-function openSpool(fill: BlobFill): Promise<FileHandle> {
+function openSpool(fill: FollowedFill): Promise<FileHandle> {
   return open(fill.spoolPath, 'r').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' && fill.state !== 'failed') return open(fill.storedPath, 'r');
     throw err;
@@ -189,7 +189,7 @@ function drained(sink: Sink, signal: FetchSignal): Promise<void> {
  * Waits for changes of the fill; `stop` unsubscribes. A change that happened since the last
  * `next()` resolves the next one at once, so none is missed between a check and a wait.
  */
-function changes(fill: BlobFill): { next(): Promise<void>; stop(): void } {
+function changes(fill: FollowedFill): { next(): Promise<void>; stop(): void } {
   let version = 0;
   let seen = 0;
   let wake: (() => void) | undefined;

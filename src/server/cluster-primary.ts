@@ -4,6 +4,9 @@
  * answers their requests for cluster-wide metrics, forwards SIGHUP, turns SIGTERM/SIGINT into a
  * drain of every worker, and replaces a worker that dies.
  *
+ * With the cache on, the workers share its directory as one cache: the primary routes their
+ * fill claims (cache-peers.ts), so a blob is fetched once for the whole cluster.
+ *
  * Each worker runs its own balancer and breakers: every worker keeps the exact nginx sequence
  * over the requests it gets, so the shares hold over the whole cluster too (each worker sends
  * upstream `a` exactly w_a of every Σw of its picks), but consecutive requests from one client
@@ -13,6 +16,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../observability/logger.js';
 import { serveClusterMetrics } from '../observability/cluster-metrics.js';
+import { routeCachePeers } from './cache-peers.js';
 
 /** A worker that could not start tells the primary why, instead of each printing it. */
 export const WORKER_FATAL = 'mirrorgate:worker-fatal';
@@ -37,7 +41,7 @@ const RESTART_DELAY_MS = 1000;
 /** How long past the drain timeout the primary waits before killing a worker that hangs. */
 const KILL_GRACE_MS = 5000;
 
-export function runPrimary(options: { workers: number; drainTimeoutMs: number; logger: Logger }): void {
+export function runPrimary(options: { workers: number; drainTimeoutMs: number; logger: Logger; cacheDir?: string | undefined }): void {
   const { logger } = options;
   serveClusterMetrics();
   let stopping = false;
@@ -86,5 +90,13 @@ export function runPrimary(options: { workers: number; drainTimeoutMs: number; l
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  for (let i = 0; i < options.workers; i++) fork();
+  const forkAll = (): void => {
+    for (let i = 0; i < options.workers; i++) fork();
+  };
+  if (options.cacheDir === undefined) return forkAll();
+  // The workers share the cache directory: its fills are claimed through this process.
+  routeCachePeers(options.cacheDir).then(forkAll, (err: unknown) => {
+    logger.error({ event: 'cache', dir: options.cacheDir, err }, 'cannot prepare the cache directory; the workers will relay without it');
+    forkAll();
+  });
 }

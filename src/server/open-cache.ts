@@ -1,16 +1,19 @@
 /**
- * Opens the blob cache the config asks for, once, before the gateway listens. The cache is not
- * shared between `workers` yet (each would keep its own index of one directory and evict the
- * others' files), so with more than one worker it stays off, with a warning.
+ * Opens the blob cache the config asks for, once, before the gateway listens. A `workers: N`
+ * worker shares the directory with the others (their primary emptied `tmp/` before they forked
+ * and routes their fill claims): it leaves `tmp/` alone and joins the peers.
  */
+import cluster from 'node:cluster';
 import { BlobCache } from '../cache/blob-cache.js';
 import { BlobStore } from '../cache/blob-store.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
+import { PeerFills } from '../cache/peer-fills.js';
 import { TagMemory } from '../cache/tag-memory.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { workerPeerChannel } from './cache-peers.js';
 
 /** Manifests by digest kept in memory: thousands of typical 1–10 KiB manifests. */
 const MANIFEST_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -18,19 +21,23 @@ const MANIFEST_MEMORY_BYTES = 64 * 1024 * 1024;
 export async function openCache(config: Config, logger: Logger, metrics: Metrics): Promise<Caches | undefined> {
   const settings = config.cache;
   if (settings === undefined) return undefined;
-  if (config.workers > 1) {
-    logger.warn({ event: 'cache', dir: settings.dir }, 'the cache is not shared across workers yet: running without it');
-    return undefined;
-  }
+  const clustered = cluster.isWorker;
   try {
-    const store = await BlobStore.open(settings.dir, {
-      maxBytes: settings.maxBytes,
-      highWatermark: settings.highWatermark,
-      lowWatermark: settings.lowWatermark,
-      onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
-    });
+    let peers: PeerFills | undefined;
+    const store = await BlobStore.open(
+      settings.dir,
+      {
+        maxBytes: settings.maxBytes,
+        highWatermark: settings.highWatermark,
+        lowWatermark: settings.lowWatermark,
+        onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
+        onIndexChange: (change) => peers?.indexChanged(change),
+      },
+      { keepTmp: clustered },
+    );
+    if (clustered) peers = new PeerFills(workerPeerChannel(), store);
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
-    const cache = new BlobCache(store, metrics);
+    const cache = new BlobCache(store, metrics, peers);
     metrics.watchCache(() => ({ bytes: store.bytes, maxBytes: settings.maxBytes, blobs: store.count, fillsInFlight: cache.filling }));
     const onStale = (tag: string, digest: string, bytes: number): void => {
       metrics.cacheRequest('stale', bytes);
