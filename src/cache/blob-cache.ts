@@ -8,6 +8,7 @@ import type { FetchResult } from '../proxy/fetch-result.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import { BlobFill } from './blob-fill.js';
+import { CacheHealth, isDiskError } from './cache-health.js';
 import type { BlobStore } from './blob-store.js';
 import { follow, sendStored, type FollowResult } from './follow.js';
 import type { FillState, FollowedFill } from './followed-fill.js';
@@ -23,6 +24,14 @@ export type FillFetch = (sink: Sink, signal: FetchSignal) => Promise<FetchResult
 /** What the cache reports (observability/metrics.ts implements it). */
 export type CacheMetrics = Pick<Metrics, 'cacheRequest' | 'cacheFill'>;
 
+export interface BlobCacheOptions {
+  readonly metrics?: CacheMetrics;
+  /** The other workers sharing the directory (`workers: N`); left out with one process. */
+  readonly peers?: PeerFills;
+  /** Whether the disk works; a failing disk makes misses relay (relay-only mode). */
+  readonly health?: CacheHealth;
+}
+
 const NO_METRICS: CacheMetrics = { cacheRequest() {}, cacheFill() {} };
 
 interface FillEntry {
@@ -34,12 +43,20 @@ export class BlobCache {
   /** Fills running now, by scope and digest; `fill` is set once it is known (its temp file exists, or a peer's claim answered). */
   readonly #fills = new Map<string, FillEntry>();
 
+  /** This worker's fills, for the room they still need on the volume. */
+  readonly #running = new Set<BlobFill>();
+  private readonly metrics: CacheMetrics;
+  private readonly peers: PeerFills | undefined;
+  readonly health: CacheHealth;
+
   constructor(
     readonly store: BlobStore,
-    private readonly metrics: CacheMetrics = NO_METRICS,
-    /** The other workers sharing the directory (`workers: N`); undefined with one process. */
-    private readonly peers?: PeerFills,
-  ) {}
+    options: BlobCacheOptions = {},
+  ) {
+    this.metrics = options.metrics ?? NO_METRICS;
+    this.peers = options.peers;
+    this.health = options.health ?? new CacheHealth();
+  }
 
   /** Fills running right now. */
   get filling(): number {
@@ -60,6 +77,7 @@ export class BlobCache {
     const running = this.#fills.get(key);
     const join = running !== undefined && running.fill?.state !== 'failed';
     const cache: CacheOutcome = join ? 'JOINED' : 'MISS';
+    if (!join && !this.health.mayFill) return this.#bypass();
     const fill = await (join ? running.starting : this.#start(key, digest, fetch));
     if (fill instanceof FoundFill) {
       const found = await this.#sendStored(digest, sink, signal);
@@ -84,6 +102,13 @@ export class BlobCache {
     } finally {
       stored.release();
     }
+  }
+
+  /** Relay-only: the disk failed lately, so this miss is relayed (stored blobs are still served). */
+  #bypass(): CacheResult {
+    this.metrics.cacheRequest('bypass', 0);
+    const error = new Error(`the cache's disk is failing (${this.health.failing ?? 'unknown'}): relaying`);
+    return { kind: 'unavailable', cache: 'MISS', error, fetch: undefined };
   }
 
   #counted(result: CacheResult): CacheResult {
@@ -129,12 +154,18 @@ export class BlobCache {
         this.peers?.settle(key, { storedPath, size });
         return new FoundFill(digest, storedPath, size);
       }
-      const fill = new BlobFill(await this.store.create(digest), storedPath);
+      const room = (await this.store.freeBytes()) - this.#reserved();
+      const fill = new BlobFill(await this.store.create(digest), storedPath, room);
+      this.#running.add(fill);
       this.peers?.publish(key, fill);
-      void this.#run(fill, fetch).finally(ended);
+      void this.#run(fill, fetch).finally(() => {
+        this.#running.delete(fill);
+        ended();
+      });
       return fill;
     } catch (err) {
       this.peers?.settle(key, err as Error);
+      if (isDiskError(err)) this.health.failed(err);
       throw err;
     }
   }
@@ -146,6 +177,7 @@ export class BlobCache {
       fill.outcome = result;
       if (result.kind === 'relayed') {
         await fill.commit();
+        this.health.worked();
         this.metrics.cacheFill('committed', fill.written);
         return;
       }
@@ -154,6 +186,20 @@ export class BlobCache {
       await fill.fail(err as Error);
     }
     this.metrics.cacheFill('failed', fill.written);
+    if (isDiskError(fill.error)) await this.#diskFailed(fill.error);
+  }
+
+  /** Relay-only for a while; a full volume also gives up the least recently used blobs. */
+  async #diskFailed(err: Error & { code: string }): Promise<void> {
+    this.health.failed(err);
+    if (err.code === 'ENOSPC' || err.code === 'EDQUOT') await this.store.evict(undefined, { full: true }).catch(() => undefined);
+  }
+
+  /** Bytes this worker's running fills have yet to write (of those whose size is known). */
+  #reserved(): number {
+    let bytes = 0;
+    for (const fill of this.#running) bytes += Math.max(0, (fill.size ?? 0) - fill.written);
+    return bytes;
   }
 }
 

@@ -10,6 +10,7 @@ import { StartersAbort } from '../stream/abort.js';
 import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import type { BlobWriter } from './blob-store.js';
+import { DiskFullError } from './cache-health.js';
 import type { FillState, FollowedFill } from './followed-fill.js';
 
 export type { FillState } from './followed-fill.js';
@@ -37,6 +38,8 @@ export class BlobFill implements Sink, FollowedFill {
     private readonly writer: BlobWriter,
     /** Where the blob is once committed. */
     readonly storedPath: string,
+    /** Bytes the volume has room for: a bigger blob fails the fill before any reader has headers (they relay). */
+    private readonly room = Number.POSITIVE_INFINITY,
   ) {}
 
   get digest(): string {
@@ -75,11 +78,20 @@ export class BlobFill implements Sink, FollowedFill {
     // which starts nothing: this start is the first and only answer's.
     const length = Number(headerValue(headers, 'content-length'));
     this.#size = status === 200 && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    if (this.#size !== undefined && this.#size > this.room) {
+      void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… is ${this.#size} bytes; the cache volume has ${this.room} free`));
+      return;
+    }
     this.#state = 'streaming';
     this.#changed();
   }
 
   write(chunk: Buffer): boolean {
+    if (this.#state === 'failed') return true;
+    if (this.writer.size + chunk.length > this.room) {
+      void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… outgrew the ${this.room} bytes free on the cache volume`));
+      return true;
+    }
     this.#ahead += chunk.length;
     this.writer.write(chunk).then(
       () => {

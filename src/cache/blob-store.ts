@@ -10,7 +10,7 @@
  *   oldest first until the total is at the low watermark — never a blob that is being read.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, statfs, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface BlobStoreOptions {
@@ -178,17 +178,26 @@ export class BlobStore {
     await this.evict(digest);
   }
 
+  /** Bytes the volume under the store has free for this process. */
+  async freeBytes(): Promise<number> {
+    const info = await statfs(this.dir);
+    return info.bavail * info.bsize;
+  }
+
   /**
    * Removes least recently used blobs that nobody reads, from above the high watermark down to
-   * the low one. `keep`: a blob just committed, which its fill is about to serve.
+   * the low one. `keep`: a blob just committed, which its fill is about to serve. `full`: the
+   * volume is full below maxSize (it is shared, or maxSize is too big), so the low watermark is
+   * taken of what the cache holds now.
    */
-  async evict(keep?: string): Promise<string[]> {
+  async evict(keep?: string, { full = false } = {}): Promise<string[]> {
     const { maxBytes, highWatermark, lowWatermark } = this.options;
-    if (this.#bytes <= maxBytes * highWatermark) return [];
+    if (!full && this.#bytes <= maxBytes * highWatermark) return [];
+    const target = Math.min(maxBytes, this.#bytes) * lowWatermark;
     const evicted: string[] = [];
     let freed = 0;
     for (const [digest, entry] of this.#index) {
-      if (this.#bytes <= maxBytes * lowWatermark) break;
+      if (this.#bytes <= target) break;
       if (entry.readers > 0 || digest === keep) continue;
       this.#index.delete(digest);
       this.#bytes -= entry.size;

@@ -38,17 +38,21 @@ export interface Metrics {
   /** A fill that ended: `committed` (stored after its digest matched) or `failed`; `bytes` came from upstream. */
   cacheFill(result: 'committed' | 'failed', bytes: number): void;
   cacheEvicted(blobs: number, bytes: number): void;
+  /** The cache's disk failed (`code`, e.g. ENOSPC) and the cache went relay-only; once per condition. */
+  cacheDiskFailure(code: string): void;
   /** Read at each scrape: what the cache holds and is doing. */
   watchCache(state: () => CacheState): void;
 }
 
-export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale';
+export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'bypass';
 
 export interface CacheState {
   readonly bytes: number;
   readonly maxBytes: number;
   readonly blobs: number;
   readonly fillsInFlight: number;
+  /** Misses are relayed, not filled: the disk failed (cache-health.ts). */
+  readonly relayOnly: boolean;
 }
 
 /** A counter fed from a Tally: the request path adds plain numbers, the scrape folds them in. */
@@ -143,13 +147,15 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
   gauge('mirrorgate_cache_max_bytes', 'The cache size limit (cache.maxSize)', (s) => s.maxBytes);
   gauge('mirrorgate_cache_blobs', 'Blobs in the cache', (s) => s.blobs);
   gauge('mirrorgate_cache_fills_in_flight', 'Blob fills running now (each shared by every reader of its digest)', (s) => s.fillsInFlight);
+  gauge('mirrorgate_cache_relay_only', '1 while the cache relays misses because its disk failed (full, EIO, read-only), else 0', (s) => (s.relayOnly ? 1 : 0));
   return {
-    requests: counter('mirrorgate_cache_requests_total', 'Blob requests answered by the cache, by result (hit, miss, joined)', ['result']),
+    requests: counter('mirrorgate_cache_requests_total', 'Blob requests answered by the cache, by result (hit, miss, joined, stale, bypass)', ['result']),
     served: counter('mirrorgate_cache_served_bytes_total', 'Blob bytes the cache sent to clients, by result', ['result']),
     fills: counter('mirrorgate_cache_fills_total', 'Blob fills that ended, by result (committed, failed)', ['result']),
     upstreamBytes: counter('mirrorgate_cache_upstream_bytes_total', 'Bytes the fills fetched from upstreams'),
     evictedBlobs: counter('mirrorgate_cache_evicted_blobs_total', 'Blobs evicted (least recently used) to stay under the low watermark'),
     evictedBytes: counter('mirrorgate_cache_evicted_bytes_total', 'Bytes evicted'),
+    diskFailures: counter('mirrorgate_cache_disk_failures_total', 'Times the cache went relay-only because its disk failed, by error code', ['code']),
   };
 }
 
@@ -201,6 +207,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       cache.evictedBlobs.inc(blobs);
       cache.evictedBytes.inc(bytes);
     },
+    cacheDiskFailure: (code) => cache.diskFailures.inc({ code }),
     watchCache: (state) => {
       cacheState = state;
     },

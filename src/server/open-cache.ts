@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { BlobCache } from '../cache/blob-cache.js';
 import { BlobStore } from '../cache/blob-store.js';
+import { CacheHealth } from '../cache/cache-health.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
 import { PeerFills } from '../cache/peer-fills.js';
@@ -37,8 +38,23 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
     );
     if (clustered) peers = new PeerFills(workerPeerChannel(), store);
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
-    const cache = new BlobCache(store, metrics, peers);
-    metrics.watchCache(() => ({ bytes: store.bytes, maxBytes: settings.maxBytes, blobs: store.count, fillsInFlight: cache.filling }));
+    const health = new CacheHealth((report) => {
+      if (report.state === 'recovered')
+        return logger.info({ event: 'cache', dir: settings.dir, code: report.code }, 'the cache disk works again: filling misses');
+      metrics.cacheDiskFailure(report.code);
+      logger.error(
+        { event: 'cache', dir: settings.dir, code: report.code, err: report.message },
+        'the cache disk failed: relaying misses until a fill works again',
+      );
+    });
+    const cache = new BlobCache(store, { metrics, peers, health });
+    metrics.watchCache(() => ({
+      bytes: store.bytes,
+      maxBytes: settings.maxBytes,
+      blobs: store.count,
+      fillsInFlight: cache.filling,
+      relayOnly: health.failing !== undefined,
+    }));
     const onStale = (tag: string, digest: string, bytes: number): void => {
       metrics.cacheRequest('stale', bytes);
       logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');

@@ -92,7 +92,7 @@ async function cluster(t: Test, count = 2): Promise<Cluster> {
       onMessage: (listener) => inboxes.set(id, listener),
     };
     late.peers = new PeerFills(channel, store);
-    workers.push(new BlobCache(store, undefined, late.peers));
+    workers.push(new BlobCache(store, { peers: late.peers }));
   }
   return { claims, workers, dir };
 }

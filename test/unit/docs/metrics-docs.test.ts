@@ -45,7 +45,8 @@ function exercise(metrics: Metrics): void {
   metrics.cacheRequest('hit', 1024);
   metrics.cacheFill('committed', 1024);
   metrics.cacheEvicted(1, 1024);
-  metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0 }));
+  metrics.cacheDiskFailure('ENOSPC');
+  metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0, relayOnly: false }));
 }
 
 interface Family {
