@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
+import { cacheSummary } from './cli/cache-summary.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
@@ -49,7 +50,7 @@ async function loadOrExit(file: string): Promise<Config> {
 
 async function check(file: string): Promise<void> {
   const config = await loadOrExit(file);
-  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n`);
+  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${cacheSummary(config)}\n`);
 }
 
 async function cache(file: string, args: readonly string[]): Promise<void> {

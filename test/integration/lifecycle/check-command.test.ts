@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, runCli, tempDir } from '../../helpers/cli-process.js';
+import { freePort, REPO_ROOT, runCli, tempDir } from '../../helpers/cli-process.js';
 
 const TIMEOUT = { timeout: 30_000 };
 type Tap = Pick<Test, 'equal' | 'match'>;
@@ -45,7 +45,8 @@ t.test('check on the shipped config exits 0 and prints the upstream table', TIME
   t.same(run.stderr, [], 'nothing on stderr');
   t.equal(run.stdout[0], 'conf/mirrorgate.yaml: valid');
   // conf/mirrorgate.yaml: hub weight 1, gcr-mirror weight 3, no backups → 25% / 75%.
-  const table = run.stdout.slice(1).map((line) => line.trim().split(/\s{2,}/));
+  const tableLines = run.stdout.slice(1, run.stdout.indexOf('', 2));
+  const table = tableLines.map((line) => line.trim().split(/\s{2,}/));
   t.same(table, [
     ['REGISTRY', 'NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'],
     ['docker.io', 'hub', 'https://registry-1.docker.io', '1', '25.0%', 'no'],
@@ -53,12 +54,23 @@ t.test('check on the shipped config exits 0 and prints the upstream table', TIME
   ]);
   // The columns line up: every row starts its cells where the header's do.
   const header = run.stdout[1]!;
-  for (const row of run.stdout.slice(2)) {
+  for (const row of tableLines.slice(1)) {
     for (const title of ['NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP']) {
       t.equal(row[header.indexOf(title) - 1], ' ', `the ${title} column is aligned in "${row}"`);
       t.not(row[header.indexOf(title)], ' ', `a ${title} cell starts under its title in "${row}"`);
     }
   }
+  // conf/mirrorgate.yaml caches under data/cache, next to conf/, up to 10 GiB.
+  t.equal(run.stdout.at(-1), `cache: on in ${join(REPO_ROOT, 'data', 'cache')}, up to 10 GiB (evicts from 90% down to 80%)`);
+});
+
+t.test('check says when the cache is off', TIMEOUT, async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'mirrorgate.yaml');
+  await writeFile(file, `listen: "127.0.0.1:${await freePort()}"\ncache: false\nupstreams:\n  - { name: a, url: "https://a.example" }\n`);
+  const run = await runCli(t, ['check', '-c', file]);
+  t.equal(run.code, 0);
+  t.equal(run.stdout.at(-1), 'cache: off (relay only: `cache:` is false or left out)');
 });
 
 t.test('check on an invalid file exits 2 and lists every problem as FILE:LINE:COL path: message', TIMEOUT, async (t) => {
