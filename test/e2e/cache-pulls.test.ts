@@ -3,6 +3,7 @@
  * `cache:` in front of both, and skopeo. Concurrent first pulls of an image fetch each blob
  * once across both registries; a second pull fetches no blob at all; with both registries
  * stopped, the image still pulls by tag (the tag's last manifest, STALE; blobs from disk).
+ * With `workers: 2`, concurrent first pulls still fetch each blob once for the cluster.
  */
 import { join } from 'node:path';
 import t from 'tap';
@@ -64,6 +65,31 @@ log: { level: info }
     t.same(await pull(t, gateway, images.alpine.ref), [images.alpine.manifestDigest]);
     t.same(blobGets(before), [], 'every blob came from the cache');
     t.ok((await gateway.metric('mirrorgate_requests_total', { upstream: 'cache', kind: 'blob' })) > 0, 'answered by the cache');
+  });
+
+  await t.test('with workers: 2 on a fresh cache, four concurrent first pulls still fetch each blob once', { timeout: 120_000 }, async (t) => {
+    const clustered = await startGatewayProcess(
+      root,
+      work,
+      `workers: 2
+upstreams:
+  - { name: a, url: "${fronts[0]!.baseUrl}", weight: 1 }
+  - { name: b, url: "${fronts[1]!.baseUrl}", weight: 1 }
+cache: { dir: ${join(work, 'cache-workers')}, maxSize: 1GiB }
+log: { level: info }
+`,
+    );
+    await clustered.cli.waitForLog((line) => line['event'] === 'cluster', { timeoutMs: 15_000, what: 'all workers listening' });
+    const before = mark();
+    const pulls = await Promise.all(Array.from({ length: 4 }, () => pull(t, clustered, images.alpine.ref)));
+    for (const digests of pulls) t.same(digests, [images.alpine.manifestDigest]);
+    const gets = blobGets(before).map((r) => r.url.slice(r.url.indexOf('/blobs/')));
+    t.ok(gets.length > 0, `${gets.length} blob GETs reached the registries`);
+    t.same(gets.length, new Set(gets).size, 'no blob was fetched twice across the two workers');
+    const pids = new Set(clustered.cli.logs.filter((line) => line['msg'] === 'request').map((line) => line['pid']));
+    t.equal(pids.size, 2, 'both workers served');
+    clustered.cli.signal('SIGTERM');
+    await clustered.cli.waitForExit(15_000);
   });
 
   await t.test('with every registry stopped, the cached image still pulls by tag', { timeout: 120_000 }, async (t) => {
