@@ -58,6 +58,12 @@ export class BlobCache {
     this.health = options.health ?? new CacheHealth();
   }
 
+  /** This worker's or another's fill of `digest` for `scope` that is streaming with a known size; undefined otherwise. */
+  streaming(digest: string, scope = ''): (FollowedFill & { readonly size: number }) | undefined {
+    const fill = this.#fills.get(`${scope} ${digest}`)?.fill;
+    return fill?.state === 'streaming' && fill.size !== undefined ? (fill as FollowedFill & { readonly size: number }) : undefined;
+  }
+
   /** Fills running right now. */
   get filling(): number {
     return this.#fills.size;

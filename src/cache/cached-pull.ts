@@ -2,7 +2,8 @@
  * A pull with the cache in front: the same entry point as proxy/pull.ts, so the server does not
  * know whether an answer came from disk or memory (distribution's proxy blob store is the model).
  *   blob GET              through the blob cache (HIT / JOINED / MISS, in `X-Cache`)
- *   blob HEAD, one Range  from the store when stored, else pulled
+ *   blob HEAD, one Range  from the store when stored, from the spool of a fill that is streaming
+ *                         (a client resuming while the fill goes on), else pulled
  *   manifest by digest    from memory when kept, else pulled and kept once it hashed right
  *   manifest by tag       from memory while fresh, else pulled and remembered; STALE when no
  *                         upstream can answer
@@ -19,7 +20,7 @@ import type { Sink } from '../stream/sink.js';
 import type { BlobCache, CacheResult } from './blob-cache.js';
 import type { CachedManifest, ManifestMemory } from './manifest-memory.js';
 import { TagMemory } from './tag-memory.js';
-import { headersFor, sendStoredRange, type StreamResult } from './follow.js';
+import { followRange, headersFor, sendStoredRange, type StreamResult } from './follow.js';
 
 /** The `upstream` of a response the cache served (metrics and the log line). */
 export const FROM_CACHE = 'cache';
@@ -43,9 +44,12 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   const relay = (): Promise<FetchResult> => pull(request, sink, deps, signal);
   if (route.kind !== 'blob') return relay();
   const cache = caches.blobs;
-  if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? relay();
+  const scope = deps.group.registry;
+  if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? headFromFill(cache, route.digest, scope, sink) ?? relay();
   const range = request.headers['range'];
-  if (range !== undefined) return rangeFromStore(cache, route.digest, range, sink, signal, relay) ?? relay();
+  if (range !== undefined) {
+    return rangeFromStore(cache, route.digest, range, sink, signal, relay) ?? rangeFromFill(cache, route.digest, scope, range, sink, signal, relay) ?? relay();
+  }
   // The fill is the whole blob for every reader: always resumable, and never with a Range (a
   // request with one was answered above, so these headers have none).
   const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
@@ -140,6 +144,32 @@ function headFromStore(cache: BlobCache, digest: string, sink: Sink): Promise<Fe
   sink.start(200, { ...headersFor(digest, stored.size), 'x-cache': 'HIT' });
   sink.end();
   return Promise.resolve({ kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: 0, attempts: 0, failovers: [] });
+}
+
+/** The headers of a blob being filled, once its size is known. */
+function headFromFill(cache: BlobCache, digest: string, scope: string, sink: Sink): Promise<FetchResult> | undefined {
+  const fill = cache.streaming(digest, scope);
+  if (fill === undefined) return undefined;
+  sink.start(200, { ...headersFor(digest, fill.size), 'x-cache': 'JOINED' });
+  sink.end();
+  return Promise.resolve({ kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: 0, attempts: 0, failovers: [] });
+}
+
+/** A range of a blob being filled, from its spool as it grows; undefined when no fill streams it or the range is not one answered here. */
+function rangeFromFill(
+  cache: BlobCache,
+  digest: string,
+  scope: string,
+  header: string,
+  sink: Sink,
+  signal: FetchSignal,
+  relay: () => Promise<FetchResult>,
+): Promise<FetchResult> | undefined {
+  const fill = cache.streaming(digest, scope);
+  const range = fill === undefined ? undefined : parseByteRange(header, fill.size);
+  if (fill === undefined || range === undefined) return undefined;
+  // The spool could not be opened (nothing was sent): the fill just ended one way or the other; relay.
+  return followRange(fill, range, sink, signal).then((result) => streamed(result, 206), relay);
 }
 
 /** A range of a stored blob, as a 206 from disk; undefined when not stored or not a range answered here. */

@@ -105,20 +105,54 @@ export async function follow(fill: FollowedFill, sink: Sink, signal: FetchSignal
     // Opened before the sink is started: a failure here leaves the request free to be relayed.
     const file = await openSpool(fill);
     await startOrClose(file, () => sink.start(200, { ...headersFor(fill.digest, size), ...extra }));
-    const source: Source = {
-      size,
-      sendable: () => (fill.state === 'committed' ? fill.written : Math.min(fill.written, size - 1)),
-      next: () => changed.next(),
-      get failure() {
-        return fill.state === 'failed' ? (fill.error ?? new Error('fill failed')) : undefined;
-      },
-      settled: () => fill.state === 'committed',
-    };
-    return await pump(file, source, sink, signal);
+    return await pump(file, fillSource(fill, size, size, changed), sink, signal);
   } finally {
     gaveUp.stop();
     changed.stop();
   }
+}
+
+/**
+ * A byte range of a blob being filled whose size is known, as a 206 from the spool as it grows
+ * (a client resuming a cut download while the fill goes on, instead of a second upstream fetch).
+ * Like a relayed range it cannot be verified on its own; the blob's last byte still waits for
+ * the commit. Rejects before the sink is started when the spool cannot be opened.
+ */
+export async function followRange(
+  fill: FollowedFill & { readonly size: number },
+  range: { readonly first: number; readonly last: number },
+  sink: Sink,
+  signal: FetchSignal,
+): Promise<StreamResult> {
+  const file = await openSpool(fill);
+  const headers = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(range.last - range.first + 1),
+    'content-range': `bytes ${range.first}-${range.last}/${fill.size}`,
+    'docker-content-digest': fill.digest,
+    'x-cache': 'JOINED',
+  };
+  const changed = changes(fill);
+  try {
+    await startOrClose(file, () => sink.start(206, headers));
+    return await pump(file, fillSource(fill, fill.size, range.last + 1, changed), sink, signal, range.first);
+  } finally {
+    changed.stop();
+  }
+}
+
+/** A fill as a Source up to `end` (exclusive) of a blob of `size` bytes: its last byte once committed. */
+function fillSource(fill: FollowedFill, size: number, end: number, changed: { next(): Promise<void> }): Source {
+  const readable = (): number => (fill.state === 'committed' ? fill.written : Math.min(fill.written, size - 1));
+  return {
+    size: end,
+    sendable: () => Math.min(end, readable()),
+    next: () => changed.next(),
+    get failure() {
+      return fill.state === 'failed' ? (fill.error ?? new Error('fill failed')) : undefined;
+    },
+    settled: () => fill.state === 'committed' || readable() >= end,
+  };
 }
 
 /** The spool file, or the stored blob when the fill's commit has renamed it in between. */
