@@ -4,7 +4,7 @@
  *   blob GET              through the blob cache (HIT / JOINED / MISS, in `X-Cache`)
  *   blob HEAD, one Range  from the store when stored, from the spool of a fill that is streaming
  *                         (a client resuming while the fill goes on), else pulled
- *   manifest by digest    from memory when kept, else pulled and kept once it hashed right
+ *   manifest by digest    from memory or disk when kept, else pulled and kept once it hashed right
  *   manifest by tag       from memory while fresh, else pulled and remembered; STALE when no
  *                         upstream can answer
  *   tags/list             pulled
@@ -59,10 +59,17 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   return cache.get(route.digest, sink, signal, fill, deps.group.registry).then((result) => asFetchResult(result) ?? relay(), relay);
 }
 
-/** A manifest by digest from memory, or pulled and kept (once its bytes proved to be that digest). */
-function manifestByDigest(memory: ManifestMemory, digest: string, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
-  const kept = memory.get(digest);
-  if (kept !== undefined) return Promise.resolve(sendManifest(kept, digest, 'HIT', request.method, sink));
+/** A manifest by digest from memory or disk, or pulled and kept (once its bytes proved to be that digest). */
+async function manifestByDigest(
+  memory: ManifestMemory,
+  digest: string,
+  request: PullRequest,
+  sink: Sink,
+  deps: PullDeps,
+  signal: FetchSignal,
+): Promise<FetchResult> {
+  const kept = memory.get(digest) ?? (await memory.lookup(digest));
+  if (kept !== undefined) return sendManifest(kept, digest, 'HIT', request.method, sink);
   if (request.method !== 'GET') return pull(request, sink, deps, signal);
   const capture = new CapturingSink(sink);
   return pull(request, capture, deps, signal).then((result) => {
@@ -77,7 +84,7 @@ function manifestByDigest(memory: ManifestMemory, digest: string, request: PullR
  */
 async function manifestByTag(caches: Caches, key: string, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const fresh = caches.tags.fresh(key);
-  const kept = fresh === undefined ? undefined : caches.manifests.get(fresh);
+  const kept = fresh === undefined ? undefined : await caches.manifests.lookup(fresh);
   if (fresh !== undefined && kept !== undefined) return sendManifest(kept, fresh, 'HIT', request.method, sink);
   const capture = request.method === 'GET' ? new CapturingSink(sink) : undefined;
   const result = await pull(request, capture ?? sink, deps, signal);
@@ -89,7 +96,7 @@ async function manifestByTag(caches: Caches, key: string, request: PullRequest, 
   }
   if (result.kind !== 'unavailable') return result;
   const last = caches.tags.last(key);
-  const stale = last === undefined ? undefined : caches.manifests.get(last);
+  const stale = last === undefined ? undefined : await caches.manifests.lookup(last);
   if (last === undefined || stale === undefined) return result;
   const served = sendManifest(stale, last, 'STALE', request.method, sink);
   caches.onStale(key, last, served.kind === 'relayed' ? served.bytes : 0);

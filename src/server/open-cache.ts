@@ -59,7 +59,7 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
       metrics.cacheRequest('stale', bytes);
       logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
     };
-    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES), tags: new TagMemory(settings.tagTtlMs), onStale };
+    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store), tags: new TagMemory(settings.tagTtlMs), onStale };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');

@@ -1,6 +1,10 @@
-/** Manifests asked for by digest are kept in memory once their bytes proved to be that digest. */
+/** Manifests asked for by digest are kept in memory and on disk once their bytes proved to be that digest. */
 import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
+import { eventually } from '../../helpers/cli-process.js';
 import { MANIFEST_TYPE, startFakeUpstream, type FakeHandler } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
 
@@ -46,4 +50,39 @@ t.test('bytes that are not the digest are never kept (even with verifyDigests of
   t.equal(again.headers.get('x-cache'), null, 'not from memory');
   await again.arrayBuffer();
   t.equal(upstream.requests.length, 2);
+});
+
+t.test('manifests by digest are kept on disk too: a restarted gateway answers them without an upstream', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mirrorgate-manifests-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // An OCI manifest that names no mediaType: read back from disk, its type comes from its shape.
+  const bare = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: 'sha256:00' }, layers: [] }));
+  const bareDigest = `sha256:${createHash('sha256').update(bare).digest('hex')}`;
+  const upstream = await startFakeUpstream((req, res) => {
+    const body = req.url?.endsWith(bareDigest) ? bare : MANIFEST;
+    res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'content-length': body.length });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  t.teardown(() => upstream.close());
+  const yaml = upstreamsYaml([['u', upstream.url, 1]]) + `cache: { dir: "${dir}" }\n`;
+  const first = await startGateway(yaml);
+  for (const digest of [DIGEST, bareDigest]) await (await fetch(`${first.url}/v2/library/x/manifests/${digest}`)).arrayBuffer();
+  const stored = async (): Promise<number> =>
+    (await readdir(join(dir, 'blobs', 'sha256'), { recursive: true })).filter((name) => /[a-f0-9]{64}$/.test(name)).length;
+  await eventually(async () => (await stored()) === 2, 'both manifests on disk');
+  await first.close();
+
+  const second = await startGateway(yaml);
+  t.teardown(() => second.close());
+  for (const [digest, body] of [
+    [DIGEST, MANIFEST],
+    [bareDigest, bare],
+  ] as const) {
+    const answer = await fetch(`${second.url}/v2/library/x/manifests/${digest}`);
+    t.equal(answer.headers.get('x-cache'), 'HIT', 'from disk after the restart');
+    t.equal(answer.headers.get('content-type'), MANIFEST_TYPE);
+    t.equal(answer.headers.get('docker-content-digest'), digest);
+    t.same(Buffer.from(await answer.arrayBuffer()), body);
+  }
+  t.equal(upstream.requests.length, 2, 'no upstream request after the restart');
 });
