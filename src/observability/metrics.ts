@@ -33,16 +33,21 @@ export interface Metrics {
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
   configReload(result: 'success' | 'error'): void;
-  /** A request the cache answered: `hit`, `miss` (started the fill), `joined` (followed a running fill), `stale` (a tag's last manifest, every upstream failing). */
+  /**
+   * A request the cache answered: `hit`, `miss` (started the fill), `joined` (followed a running fill), `stale` (a tag's last
+   * manifest, every upstream failing), `negative` (a tag's remembered 404).
+   */
   cacheRequest(result: CacheRequestResult, bytes: number): void;
   /** A fill that ended: `committed` (stored after its digest matched) or `failed`; `bytes` came from upstream. */
   cacheFill(result: 'committed' | 'failed', bytes: number): void;
   cacheEvicted(blobs: number, bytes: number): void;
+  /** A tag resolved at its registry's authority: `resolved` (a digest), `not_found`, or `failed` (resolved at the mirrors instead). */
+  tagResolution(registry: string, result: 'resolved' | 'not_found' | 'failed'): void;
   /** Read at each scrape: what the cache holds and is doing. */
   watchCache(state: () => CacheState): void;
 }
 
-export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale';
+export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'negative';
 
 export interface CacheState {
   readonly bytes: number;
@@ -150,6 +155,10 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
     upstreamBytes: counter('mirrorgate_cache_upstream_bytes_total', 'Bytes the fills fetched from upstreams'),
     evictedBlobs: counter('mirrorgate_cache_evicted_blobs_total', 'Blobs evicted (least recently used) to stay under the low watermark'),
     evictedBytes: counter('mirrorgate_cache_evicted_bytes_total', 'Bytes evicted'),
+    tagResolutions: counter('mirrorgate_tag_resolutions_total', "Tags resolved at their registry's authority, by result (resolved, not_found, failed)", [
+      'registry',
+      'result',
+    ]),
   };
 }
 
@@ -201,6 +210,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       cache.evictedBlobs.inc(blobs);
       cache.evictedBytes.inc(bytes);
     },
+    tagResolution: (registry, result) => cache.tagResolutions.inc({ registry, result }),
     watchCache: (state) => {
       cacheState = state;
     },

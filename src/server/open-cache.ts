@@ -7,7 +7,10 @@ import { BlobCache } from '../cache/blob-cache.js';
 import { BlobStore } from '../cache/blob-store.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
+import { NotFoundMemory } from '../cache/not-found-memory.js';
 import { TagMemory } from '../cache/tag-memory.js';
+import type { AuthorityResult } from '../cache/tag-pull.js';
+import { TagTtls } from '../cache/tag-ttl.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -32,14 +35,32 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
     const cache = new BlobCache(store, metrics);
     metrics.watchCache(() => ({ bytes: store.bytes, maxBytes: settings.maxBytes, blobs: store.count, fillsInFlight: cache.filling }));
-    const onStale = (tag: string, digest: string, bytes: number): void => {
-      metrics.cacheRequest('stale', bytes);
-      logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
+    return {
+      blobs: cache,
+      manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES),
+      tags: new TagMemory(),
+      tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
+      notFound: new NotFoundMemory(settings.notFoundTtlMs),
+      ...tagEvents(logger, metrics),
     };
-    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES), tags: new TagMemory(settings.tagTtlMs), onStale };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');
     return undefined;
   }
+}
+
+/** What the tag cache tells: metrics, and a warning when the mirrors or the authority failed someone. */
+function tagEvents(logger: Logger, metrics: Metrics): Pick<Caches, 'onStale' | 'onNotFoundHit' | 'onAuthority'> {
+  return {
+    onStale: (tag, digest, bytes) => {
+      metrics.cacheRequest('stale', bytes);
+      logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
+    },
+    onNotFoundHit: () => metrics.cacheRequest('negative', 0),
+    onAuthority: (registry: string, result: AuthorityResult, detail?: string) => {
+      metrics.tagResolution(registry, result);
+      if (result === 'failed') logger.warn({ event: 'authority', registry, detail }, 'the authority could not resolve a tag: resolving it at the mirrors');
+    },
+  };
 }
