@@ -18,7 +18,7 @@ import type { Metrics } from '../observability/metrics.js';
 /** Manifests by digest kept in memory: thousands of typical 1–10 KiB manifests. */
 const MANIFEST_MEMORY_BYTES = 64 * 1024 * 1024;
 
-export async function openCache(config: Config, logger: Logger, metrics: Metrics): Promise<Caches | undefined> {
+export async function openCache(config: Config, logger: Logger, metrics: Metrics, now: () => number = Date.now): Promise<Caches | undefined> {
   const settings = config.cache;
   if (settings === undefined) return undefined;
   if (config.workers > 1) {
@@ -38,9 +38,9 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
     return {
       blobs: cache,
       manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES),
-      tags: new TagMemory(),
+      tags: new TagMemory(now),
       tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
-      notFound: new NotFoundMemory(settings.notFoundTtlMs),
+      notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
       ...tagEvents(logger, metrics),
     };
   } catch (err) {
