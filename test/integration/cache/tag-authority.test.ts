@@ -152,6 +152,10 @@ const FAILURES: { name: string; start: (t: Test) => Promise<{ url: string; extra
   { name: '429', start: (t) => serve(t, registryStatus(429, 'TOOMANYREQUESTS', { 'retry-after': '60' })) },
   { name: '403', start: (t) => serve(t, registryStatus(403, 'DENIED')) },
   { name: '200 without a digest', start: (t) => serve(t, (_req, res) => res.writeHead(200, { 'content-type': MANIFEST_TYPE }).end()) },
+  {
+    name: '200 with a malformed digest',
+    start: (t) => serve(t, (_req, res) => res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'docker-content-digest': 'sha256:../../etc' }).end()),
+  },
   { name: 'token refused (401)', start: (t) => tokenRegistry(t, 401) },
   { name: 'token forbidden (403)', start: (t) => tokenRegistry(t, 403) },
 ];

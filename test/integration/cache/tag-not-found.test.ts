@@ -99,3 +99,25 @@ t.test('notFoundTtl 0s remembers nothing', async (t) => {
   for (let i = 0; i < 2; i++) await (await fetch(`${gw.url}${PATH}`)).text();
   t.equal(upstream.requests.length, 2);
 });
+
+t.test('a 404 is forgotten when a request that was already running finds the tag', async (t) => {
+  // The first request is held at the mirror while a second one gets a 404; then the first is
+  // answered 200. The tag exists: the next request (ttl 0s) must ask, not answer NEGATIVE.
+  const held: (() => void)[] = [];
+  const body = manifestBody('racing');
+  const found = manifestRegistry({ v1: body });
+  const missing = registryStatus(404, 'MANIFEST_UNKNOWN');
+  let n = 0;
+  const { a, gw } = await setup(t, (req, res) => (++n === 1 ? held.push(() => found(req, res)) : missing(req, res)), missing);
+  const first = fetch(`${gw.url}${PATH}`);
+  while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+  const second = await fetch(`${gw.url}${PATH}`);
+  t.equal(second.status, 404);
+  await second.text();
+  held[0]!();
+  t.equal(await (await first).text(), body);
+  const third = await fetch(`${gw.url}${PATH}`);
+  t.not(third.headers.get('x-cache'), 'NEGATIVE', 'the tag exists: its 404 was forgotten');
+  await third.text();
+  t.ok(a.requests.length >= 3, 'the mirror was asked again');
+});
