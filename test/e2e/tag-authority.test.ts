@@ -25,11 +25,12 @@ if (suite !== undefined) {
   let older!: BuiltImage;
   let newer!: BuiltImage;
   let registries: RunningRegistry[] = [];
+  let fronts: PathPrefixProxy[] = [];
   let mirror!: PathPrefixProxy;
   let authority!: PathPrefixProxy;
   let gateway!: GatewayProcess;
   t.teardown(async () => {
-    await Promise.all([mirror, authority].filter((front) => front !== undefined).map((front) => front.close()));
+    await Promise.all(fronts.map((front) => front.close()));
     await Promise.all(registries.map((registry) => registry.stop()));
   });
 
@@ -50,7 +51,8 @@ if (suite !== undefined) {
     await pushImage(newer.dir, mirrorRegistry.url, REF, { timeoutMs: 60_000 });
     await pushImage(older.dir, mirrorRegistry.url, REF, { timeoutMs: 60_000 });
     await pushImage(newer.dir, authorityRegistry.url, REF, { timeoutMs: 60_000 });
-    [mirror, authority] = await Promise.all(registries.map((registry) => startPathPrefixProxy({ basePath: '/r', target: registry.url })));
+    fronts = await Promise.all(registries.map((registry) => startPathPrefixProxy({ basePath: '/r', target: registry.url })));
+    [mirror, authority] = fronts as [PathPrefixProxy, PathPrefixProxy];
     const lagging = await httpGet(`${mirror.baseUrl}/v2/${REPO}/manifests/latest`, { method: 'HEAD', headers: { accept: ACCEPT } });
     t.equal(lagging.headers['docker-content-digest'], older.manifestDigest, "the mirror's latest is the old image");
     gateway = await startGatewayProcess(
