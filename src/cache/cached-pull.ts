@@ -5,12 +5,12 @@
  *   blob HEAD, one Range  from the store when stored, from the spool of a fill that is streaming
  *                         (a client resuming while the fill goes on), else pulled
  *   manifest by digest    from memory or disk when kept, else pulled and kept once it hashed right
- *   manifest by tag       from memory while fresh, else pulled and remembered; STALE when no
- *                         upstream can answer
+ *   manifest by tag       tag-pull.ts: from memory while fresh, a remembered 404, resolved at
+ *                         the registry's authority and fetched by digest, else pulled from the
+ *                         mirrors and remembered; STALE when no upstream can answer
  *   tags/list             pulled
  * A cache that cannot open or create a file falls back to relaying.
  */
-import { createHash } from 'node:crypto';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { fetchFromUpstreams } from '../proxy/fetch-from-upstreams.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
@@ -18,28 +18,21 @@ import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import type { BlobCache, CacheResult } from './blob-cache.js';
-import type { CachedManifest, ManifestMemory } from './manifest-memory.js';
-import { TagMemory } from './tag-memory.js';
+import type { ManifestMemory } from './manifest-memory.js';
 import { followRange, headersFor, sendStoredRange, type StreamResult } from './follow.js';
+import { CapturingSink, FROM_CACHE, sendManifest } from './manifest-answer.js';
+import { manifestByTag, type TagCaches } from './tag-pull.js';
 
-/** The `upstream` of a response the cache served (metrics and the log line). */
-export const FROM_CACHE = 'cache';
-
-/** What the cache holds: blobs on disk, manifests by digest and tags in memory. */
-export interface Caches {
+/** What the cache holds: blobs on disk; manifests by digest, tags and 404s for tags in memory. */
+export interface Caches extends TagCaches {
   readonly blobs: BlobCache;
-  readonly manifests: ManifestMemory;
-  readonly tags: TagMemory;
-  /** Told when a tag was served stale because no upstream could answer (a warning and a metric). */
-  readonly onStale: (tag: string, digest: string, bytes: number) => void;
 }
 
 export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
   const route = request.route;
   if (route.kind === 'manifest') {
     if (route.reference.includes(':')) return manifestByDigest(caches.manifests, route.reference, request, sink, deps, signal);
-    const key = TagMemory.key(deps.group.registry, route.name, route.reference, request.headers['accept'] ?? '');
-    return manifestByTag(caches, key, request, sink, deps, signal);
+    return manifestByTag(caches, request, sink, deps, signal);
   }
   const relay = (): Promise<FetchResult> => pull(request, sink, deps, signal);
   if (route.kind !== 'blob') return relay();
@@ -76,72 +69,6 @@ async function manifestByDigest(
     if (result.kind === 'relayed' && result.status === 200 && capture.body !== undefined) memory.offer(digest, capture.contentType, capture.body);
     return result;
   });
-}
-
-/**
- * A manifest by tag: from memory while the tag is fresh, else pulled (and its digest and bytes
- * remembered); when no upstream can answer, the last manifest seen for the tag (stale-if-error).
- */
-async function manifestByTag(caches: Caches, key: string, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
-  const fresh = caches.tags.fresh(key);
-  const kept = fresh === undefined ? undefined : await caches.manifests.lookup(fresh);
-  if (fresh !== undefined && kept !== undefined) return sendManifest(kept, fresh, 'HIT', request.method, sink);
-  const capture = request.method === 'GET' ? new CapturingSink(sink) : undefined;
-  const result = await pull(request, capture ?? sink, deps, signal);
-  const body = capture?.body;
-  if (result.kind === 'relayed' && result.status === 200 && body !== undefined) {
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-    if (caches.manifests.offer(digest, capture!.contentType, body)) caches.tags.remember(key, digest);
-    return result;
-  }
-  if (result.kind !== 'unavailable') return result;
-  const last = caches.tags.last(key);
-  const stale = last === undefined ? undefined : await caches.manifests.lookup(last);
-  if (last === undefined || stale === undefined) return result;
-  const served = sendManifest(stale, last, 'STALE', request.method, sink);
-  caches.onStale(key, last, served.kind === 'relayed' ? served.bytes : 0);
-  return { ...served, failovers: result.failovers };
-}
-
-/** A manifest from memory as the whole answer; `X-Cache` says HIT or STALE. */
-function sendManifest(kept: CachedManifest, digest: string, cache: 'HIT' | 'STALE', method: 'GET' | 'HEAD', sink: Sink): FetchResult {
-  sink.start(200, { 'content-type': kept.contentType, 'content-length': String(kept.body.length), 'docker-content-digest': digest, 'x-cache': cache });
-  if (method === 'GET') sink.write(kept.body);
-  sink.end();
-  return { kind: 'relayed', upstream: FROM_CACHE, status: 200, bytes: method === 'GET' ? kept.body.length : 0, attempts: 0, failovers: [] };
-}
-
-/** Passes everything on and keeps a copy of a small 200 body (a manifest). */
-class CapturingSink implements Sink {
-  #chunks: Buffer[] | undefined;
-  #size = 0;
-  contentType = 'application/octet-stream';
-  constructor(private readonly sink: Sink) {}
-  start(status: number, headers: Record<string, string | string[] | undefined>): void {
-    this.sink.start(status, headers);
-    if (status !== 200) return;
-    this.#chunks = [];
-    const type = headers['content-type'];
-    if (typeof type === 'string') this.contentType = type;
-  }
-  write(chunk: Buffer): boolean {
-    if (this.#chunks !== undefined) {
-      this.#size += chunk.length;
-      // Larger than any manifest worth keeping: stop copying.
-      if (this.#size > 1024 * 1024) this.#chunks = undefined;
-      else this.#chunks.push(chunk);
-    }
-    return this.sink.write(chunk);
-  }
-  onceDrain(resume: () => void): void {
-    this.sink.onceDrain(resume);
-  }
-  end(): void {
-    this.sink.end();
-  }
-  get body(): Buffer | undefined {
-    return this.#chunks === undefined ? undefined : Buffer.concat(this.#chunks);
-  }
 }
 
 function headFromStore(cache: BlobCache, digest: string, sink: Sink): Promise<FetchResult> | undefined {

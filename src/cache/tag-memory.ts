@@ -1,8 +1,8 @@
 /**
  * Which digest a tag pointed to when it was last fetched, by registry, repository, tag and
  * `Accept` (a tag answers with an index or with one platform's manifest depending on what the
- * client accepts). Fresh for `cache.tags.ttl`; older entries still serve when every upstream
- * fails (stale-if-error). The manifests themselves live in ManifestMemory, by digest.
+ * client accepts). Fresh for the tag's ttl (tag-ttl.ts); older entries still serve when every
+ * upstream fails (stale-if-error). The manifests themselves live in ManifestMemory, by digest.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -12,19 +12,16 @@ const MAX_TAGS = 10_000;
 export class TagMemory {
   readonly #lru = new LRUCache<string, { readonly digest: string; readonly at: number }>({ max: MAX_TAGS });
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly now: () => number = Date.now) {}
 
   static key(registry: string, repository: string, tag: string, accept: string): string {
     return `${registry}/${repository}:${tag} ${accept}`;
   }
 
-  /** The digest, if it was learned within the ttl. */
-  fresh(key: string): string | undefined {
+  /** The digest, if it was learned within `ttlMs`. */
+  fresh(key: string, ttlMs: number): string | undefined {
     const entry = this.#lru.get(key);
-    return entry !== undefined && this.now() - entry.at < this.ttlMs ? entry.digest : undefined;
+    return entry !== undefined && this.now() - entry.at < ttlMs ? entry.digest : undefined;
   }
 
   /** The digest last learned, however old: for when no upstream can answer. */

@@ -5,6 +5,7 @@ import type { Ctx } from './context.js';
 import { DEFAULT_CACHE } from './defaults.js';
 import { CACHE_KEYS, CACHE_TAG_KEYS } from './schema.js';
 import { field, subSection, type Section } from './section.js';
+import { readTagRules } from './tag-rules.js';
 import type { CacheConfig } from './types.js';
 
 const UNITS: Readonly<Record<string, number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
@@ -43,6 +44,8 @@ export function readCache(ctx: Ctx, root: Section): CacheConfig | undefined {
   const tags = subSection(ctx, s, 'tags', CACHE_TAG_KEYS);
   return {
     tagTtlMs: field(ctx, tags, 'ttl', duration('>= 0'), DEFAULT_CACHE.tagTtlMs) ?? DEFAULT_CACHE.tagTtlMs,
+    tagRules: readTagRules(ctx, tags) ?? [],
+    notFoundTtlMs: field(ctx, tags, 'notFoundTtl', duration('>= 0'), DEFAULT_CACHE.notFoundTtlMs) ?? DEFAULT_CACHE.notFoundTtlMs,
     dir: ctx.resolvePath(dir),
     maxBytes: field(ctx, s, 'maxSize', fromString('a size', parseSize), DEFAULT_CACHE.maxBytes) ?? DEFAULT_CACHE.maxBytes,
     highWatermark,

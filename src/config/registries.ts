@@ -6,13 +6,14 @@
  * `upstreams:` serve it.
  */
 import { isNode, isScalar, isSeq } from 'yaml';
+import { readAuthority } from './authority.js';
 import type { Ctx } from './context.js';
 import { DOCKER_HUB_HOSTS } from './defaults.js';
 import { hostName, parseRegistryName } from './hostnames.js';
 import { indexPath, keyPath } from './paths.js';
 import { REGISTRY_KEYS } from './schema.js';
 import { listField, readNamedSection, readSection, type Section } from './section.js';
-import type { RegistryConfig } from './types.js';
+import type { RegistryConfig, UpstreamConfig } from './types.js';
 import { UniqueValues } from './unique.js';
 import { readUpstreams, type UpstreamDefaults } from './upstreams.js';
 
@@ -20,7 +21,7 @@ import { readUpstreams, type UpstreamDefaults } from './upstreams.js';
  * The registries in file order. Upstream names go into `names` like the
  * top-level ones; virtual hosts must be unique here, among all registries.
  */
-export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaults, names: UniqueValues): RegistryConfig[] {
+export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaults, names: UniqueValues, cacheOn: boolean): RegistryConfig[] {
   const entry = root.entries.get('registries');
   // Absent or empty (`registries:` with every entry commented out) both mean "none", like an empty section.
   if (entry === undefined || entry.value === null || (isScalar(entry.value) && entry.value.value === null)) return [];
@@ -53,9 +54,13 @@ export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaul
       name: parsed.ok ? parsed.value : key,
       hosts: hostList ?? [],
       upstreams: readUpstreams(ctx, s, defaults, names),
+      ...optionalAuthority(readAuthority(ctx, s, defaults, names, cacheOn)),
     });
   }
   registryNames.reportDuplicates(ctx, (name, line) => `duplicate registry "${name}" (registry names are not case-sensitive); first defined at line ${line}`);
   hosts.reportDuplicates(ctx, (host, line) => `duplicate host "${host}"; first used at line ${line}`);
   return registries;
 }
+
+/** `{ authority }` when there is one: the frozen Config has no key for an absent optional. */
+export const optionalAuthority = (authority: UpstreamConfig | undefined): { authority?: UpstreamConfig } => (authority === undefined ? {} : { authority });

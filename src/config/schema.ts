@@ -21,7 +21,12 @@ export interface ConfigKey {
   readonly required?: true;
   /** The value has the keys, checks and defaults of another path (an upstream's `breaker:` override, a registry's `upstreams:`). */
   readonly sameAs?: string;
+  /** Keys of the `sameAs` target that do not apply here (an authority has no weight: it is never balanced). */
+  readonly except?: readonly string[];
 }
+
+/** Upstream keys that only matter to a balancer, which an authority (never balanced) does not take. */
+const BALANCER_ONLY: readonly string[] = ['weight', 'backup'];
 
 // The order of each mapping's keys is the order "expected one of ..." lists them in.
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -45,9 +50,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   // Derived: true when the url's host is one of DOCKER_HUB_HOSTS.
   { path: 'upstreams[].dockerHub' },
   { path: 'upstreams[].repositoryPrefix' },
+  // The registry that resolves tags (HEAD by tag) while the upstreams serve the content by digest.
+  { path: 'authority', sameAs: 'upstreams[]', except: BALANCER_ONLY },
   { path: 'registries' },
   { path: 'registries.<name>.hosts', default: '[]' },
   { path: 'registries.<name>.upstreams', required: true, sameAs: 'upstreams' },
+  { path: 'registries.<name>.authority', sameAs: 'upstreams[]', except: BALANCER_ONLY },
   { path: 'redirects.mode', default: 'follow' },
   { path: 'redirects.allowHosts', default: '[]' },
   { path: 'redirects.allowPrivate', default: 'false' },
@@ -64,6 +72,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'cache.highWatermark', default: '90%' },
   { path: 'cache.lowWatermark', default: '80%' },
   { path: 'cache.tags.ttl', default: '1m' },
+  { path: 'cache.tags.rules', default: '[]' },
+  { path: 'cache.tags.rules[].match', required: true },
+  { path: 'cache.tags.rules[].ttl', required: true },
+  { path: 'cache.tags.notFoundTtl', default: '15s' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -106,3 +118,5 @@ export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');
 export const CACHE_KEYS = keysOf('cache');
 export const CACHE_TAG_KEYS = keysOf('cache.tags');
+export const CACHE_TAG_RULE_KEYS = keysOf('cache.tags.rules[]');
+export const AUTHORITY_KEYS = Object.freeze(UPSTREAM_KEYS.filter((key) => !BALANCER_ONLY.includes(key)));

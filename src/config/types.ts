@@ -85,6 +85,19 @@ export interface RegistryConfig {
   /** Host names (lowercase, without port) under which clients reach this registry on the gateway. */
   readonly hosts: readonly string[];
   readonly upstreams: readonly UpstreamConfig[];
+  /**
+   * Where tags are resolved (a HEAD by tag, for its digest) before the content is fetched by digest
+   * from `upstreams`: the source registry, whose tags are current while mirrors lag. Its `weight`
+   * and `backup` are the defaults and mean nothing (it is never balanced).
+   */
+  readonly authority?: UpstreamConfig;
+}
+
+/** One `cache.tags.rules` item: tags whose `repository:tag` matches `match` are fresh for `ttlMs`. */
+export interface TagTtlRule {
+  /** A glob over `repository:tag`; `*` matches any run of characters, `/` and `:` included. */
+  readonly match: string;
+  readonly ttlMs: number;
 }
 
 export interface FailoverConfig {
@@ -111,6 +124,10 @@ export interface CacheConfig {
   readonly lowWatermark: number;
   /** How long a tag's digest is served without asking an upstream; `0` asks every time. */
   readonly tagTtlMs: number;
+  /** Overrides of tagTtlMs by pattern, first match wins. */
+  readonly tagRules: readonly TagTtlRule[];
+  /** How long every upstream's (or the authority's) 404 for a tag is answered without asking again; `0` never remembers one. */
+  readonly notFoundTtlMs: number;
 }
 
 export interface Config {

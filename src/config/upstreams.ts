@@ -42,7 +42,7 @@ interface ReadUpstream {
   readonly backup: boolean | undefined;
 }
 
-function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): ReadUpstream {
+export function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): ReadUpstream {
   const name = requiredField(ctx, s, 'name', upstreamName);
   const url = requiredField(ctx, s, 'url', upstreamUrl);
   const weight = field(ctx, s, 'weight', integer(0), DEFAULT_UPSTREAM.weight);

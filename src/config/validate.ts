@@ -1,5 +1,6 @@
 /** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
 import { isMap, isScalar } from 'yaml';
+import { readAuthority } from './authority.js';
 import { readBreaker } from './breaker.js';
 import { readCache } from './cache.js';
 import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
@@ -18,7 +19,7 @@ import {
 } from './defaults.js';
 import { LISTEN_EXPECTED, parseListen } from './listen.js';
 import { readRedirects } from './redirects.js';
-import { readRegistries } from './registries.js';
+import { optionalAuthority, readRegistries } from './registries.js';
 import { BREAKER_KEYS, FAILOVER_KEYS, LOG_KEYS, REDIRECT_KEYS, ROOT_KEYS, SHUTDOWN_KEYS } from './schema.js';
 import { field, readSection, subSection } from './section.js';
 import type { Config } from './types.js';
@@ -48,8 +49,10 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   const defaults: UpstreamDefaults = { breaker, redirects };
   // Upstream names are unique across every registry's list, so duplicates are judged once all are read.
   const names = new UniqueValues();
+  const cache = readCache(ctx, s);
   const upstreams = readUpstreams(ctx, s, defaults, names);
-  const registries = readRegistries(ctx, s, defaults, names);
+  const authority = optionalAuthority(readAuthority(ctx, s, defaults, names, cache !== undefined));
+  const registries = readRegistries(ctx, s, defaults, names, cache !== undefined);
   names.reportDuplicates(ctx, duplicateUpstreamName);
   const failover = subSection(ctx, s, 'failover', FAILOVER_KEYS);
   const log = subSection(ctx, s, 'log', LOG_KEYS);
@@ -58,7 +61,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
     source,
     listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
     upstreams,
-    registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams }, ...registries],
+    registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams, ...authority }, ...registries],
     redirects,
     breaker,
     failover: {
@@ -67,7 +70,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
     },
     workers: field(ctx, s, 'workers', integer(1), DEFAULT_WORKERS) ?? DEFAULT_WORKERS,
     verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,
-    cache: readCache(ctx, s),
+    cache,
     log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
     shutdown: {
       drainTimeoutMs: field(ctx, shutdown, 'drainTimeout', duration('>= 0'), DEFAULT_DRAIN_TIMEOUT_MS) ?? 0,

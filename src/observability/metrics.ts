@@ -33,18 +33,23 @@ export interface Metrics {
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
   configReload(result: 'success' | 'error'): void;
-  /** A request the cache answered: `hit`, `miss` (started the fill), `joined` (followed a running fill), `stale` (a tag's last manifest, every upstream failing). */
+  /**
+   * A request the cache answered: `hit`, `miss` (started the fill), `joined` (followed a running fill), `stale` (a tag's last
+   * manifest, every upstream failing), `negative` (a tag's remembered 404).
+   */
   cacheRequest(result: CacheRequestResult, bytes: number): void;
   /** A fill that ended: `committed` (stored after its digest matched) or `failed`; `bytes` came from upstream. */
   cacheFill(result: 'committed' | 'failed', bytes: number): void;
   cacheEvicted(blobs: number, bytes: number): void;
   /** The cache's disk failed (`code`, e.g. ENOSPC) and the cache went relay-only; once per condition. */
   cacheDiskFailure(code: string): void;
+  /** A tag resolved at its registry's authority: `resolved` (a digest), `not_found`, or `failed` (resolved at the mirrors instead). */
+  tagResolution(registry: string, result: 'resolved' | 'not_found' | 'failed'): void;
   /** Read at each scrape: what the cache holds and is doing. */
   watchCache(state: () => CacheState): void;
 }
 
-export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'bypass';
+export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'negative' | 'bypass';
 
 export interface CacheState {
   readonly bytes: number;
@@ -156,6 +161,10 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
     evictedBlobs: counter('mirrorgate_cache_evicted_blobs_total', 'Blobs evicted (least recently used) to stay under the low watermark'),
     evictedBytes: counter('mirrorgate_cache_evicted_bytes_total', 'Bytes evicted'),
     diskFailures: counter('mirrorgate_cache_disk_failures_total', 'Times the cache went relay-only because its disk failed, by error code', ['code']),
+    tagResolutions: counter('mirrorgate_tag_resolutions_total', "Tags resolved at their registry's authority, by result (resolved, not_found, failed)", [
+      'registry',
+      'result',
+    ]),
   };
 }
 
@@ -208,6 +217,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       cache.evictedBytes.inc(bytes);
     },
     cacheDiskFailure: (code) => cache.diskFailures.inc({ code }),
+    tagResolution: (registry, result) => cache.tagResolutions.inc({ registry, result }),
     watchCache: (state) => {
       cacheState = state;
     },

@@ -41,6 +41,8 @@ export interface UpstreamChoice {
   readonly registry: string;
   /** The next upstream to try, never one in `tried`; undefined when none is eligible. */
   pick(tried: ReadonlySet<string>): AttemptableUpstream | undefined;
+  /** Where the registry's tags are resolved (never picked), if the config names one. */
+  readonly authority?: AttemptableUpstream | undefined;
 }
 
 /** What the fetch reports as it goes (observability/metrics.ts implements it). */

@@ -17,6 +17,8 @@ interface Peer {
 export class UpstreamGroup {
   /** The registry these upstreams mirror ("docker.io", "ghcr.io"...). */
   readonly registry: string;
+  /** Where this registry's tags are resolved, if its config names one; never picked by the balancer. */
+  readonly authority: Upstream | undefined;
   readonly #balancer: Balancer<Peer>;
   readonly #byName: ReadonlyMap<string, Upstream>;
 
@@ -24,24 +26,26 @@ export class UpstreamGroup {
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
    * `config`, which may be newer than the one the (reused) Upstream was built with.
    */
-  constructor(registry: string, members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[]) {
+  constructor(registry: string, members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[], authority?: Upstream) {
     this.registry = registry;
+    this.authority = authority;
     this.#balancer = new Balancer(members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream })));
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
     for (const { upstream } of members) this.#balancer.setStatus(upstream.name, upstream.accepting);
   }
 
+  /** The balanced upstreams and the authority: every Upstream this group holds (to reuse, close, report). */
   get upstreams(): Iterable<Upstream> {
-    return this.#byName.values();
+    return this.authority === undefined ? this.#byName.values() : [...this.#byName.values(), this.authority];
   }
 
   get(name: string): Upstream | undefined {
-    return this.#byName.get(name);
+    return this.#byName.get(name) ?? (this.authority?.name === name ? this.authority : undefined);
   }
 
-  /** The breakers report here whether an upstream takes requests. */
+  /** The breakers report here whether an upstream takes requests (the authority's is only reported: it is not balanced). */
   setStatus(name: string, accepting: boolean): void {
-    this.#balancer.setStatus(name, accepting);
+    if (this.#byName.has(name)) this.#balancer.setStatus(name, accepting);
   }
 
   pick(tried: ReadonlySet<string>): Upstream | undefined {

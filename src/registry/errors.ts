@@ -32,3 +32,13 @@ export function registryError(code: RegistryErrorCode, message?: string, detail?
   if (detail !== undefined) error.detail = detail;
   return { status: entry.status, body: JSON.stringify({ errors: [error] }) };
 }
+
+/** The codes of a registry error body (`{"errors":[{"code":…}]}`); none for anything else. */
+export function errorCodes(body: Buffer): string[] {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown }[] };
+    return (Array.isArray(parsed.errors) ? parsed.errors : []).flatMap((e) => (typeof e?.code === 'string' ? [e.code] : []));
+  } catch {
+    return [];
+  }
+}

@@ -18,6 +18,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Environment for `${VAR}` in reloaded files. */
   readonly env?: Record<string, string | undefined>;
+  /** The clock tag freshness and remembered 404s are judged by (tests move it instead of waiting). */
+  readonly now?: () => number;
 }
 
 export interface App {
@@ -53,7 +55,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     server,
     gateway,
     async listen() {
-      gateway.cache ??= await openCache(gateway.current.config, logger, metrics);
+      gateway.cache ??= await openCache(gateway.current.config, logger, metrics, deps.now);
       return new Promise<AddressInfo>((resolve, reject) => {
         const { host, port } = gateway.current.config.listen;
         server.once('error', reject);

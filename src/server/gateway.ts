@@ -65,6 +65,7 @@ export class Gateway {
           new UpstreamGroup(
             registry.name,
             registry.upstreams.map((upstreamConfig) => ({ config: upstreamConfig, upstream: build(upstreamConfig) })),
+            registry.authority === undefined ? undefined : build(registry.authority),
           ),
       );
     } catch (err) {
@@ -131,6 +132,7 @@ export class Gateway {
           name: registry.name,
           hosts: registry.hosts,
           upstreams: registry.upstreams.map(({ name, url, weight, backup }) => ({ name, url, weight, backup })),
+          ...(registry.authority !== undefined && { authority: { name: registry.authority.name, url: registry.authority.url } }),
         })),
       },
       'configuration in effect',

@@ -10,7 +10,10 @@ import { CacheHealth } from '../cache/cache-health.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
 import { PeerFills } from '../cache/peer-fills.js';
+import { NotFoundMemory } from '../cache/not-found-memory.js';
 import { TagMemory } from '../cache/tag-memory.js';
+import type { AuthorityResult } from '../cache/tag-pull.js';
+import { TagTtls } from '../cache/tag-ttl.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -19,7 +22,7 @@ import { workerPeerChannel } from './cache-peers.js';
 /** Manifests by digest kept in memory: thousands of typical 1–10 KiB manifests. */
 const MANIFEST_MEMORY_BYTES = 64 * 1024 * 1024;
 
-export async function openCache(config: Config, logger: Logger, metrics: Metrics): Promise<Caches | undefined> {
+export async function openCache(config: Config, logger: Logger, metrics: Metrics, now: () => number = Date.now): Promise<Caches | undefined> {
   const settings = config.cache;
   if (settings === undefined) return undefined;
   const clustered = cluster.isWorker;
@@ -55,14 +58,32 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
       fillsInFlight: cache.filling,
       relayOnly: health.failing !== undefined,
     }));
-    const onStale = (tag: string, digest: string, bytes: number): void => {
-      metrics.cacheRequest('stale', bytes);
-      logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
+    return {
+      blobs: cache,
+      manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store),
+      tags: new TagMemory(now),
+      tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
+      notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
+      ...tagEvents(logger, metrics),
     };
-    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store), tags: new TagMemory(settings.tagTtlMs), onStale };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');
     return undefined;
   }
+}
+
+/** What the tag cache tells: metrics, and a warning when the mirrors or the authority failed someone. */
+function tagEvents(logger: Logger, metrics: Metrics): Pick<Caches, 'onStale' | 'onNotFoundHit' | 'onAuthority'> {
+  return {
+    onStale: (tag, digest, bytes) => {
+      metrics.cacheRequest('stale', bytes);
+      logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
+    },
+    onNotFoundHit: () => metrics.cacheRequest('negative', 0),
+    onAuthority: (registry: string, result: AuthorityResult, detail?: string) => {
+      metrics.tagResolution(registry, result);
+      if (result === 'failed') logger.warn({ event: 'authority', registry, detail }, 'the authority could not resolve a tag: resolving it at the mirrors');
+    },
+  };
 }

@@ -28,7 +28,8 @@ export interface TestGateway {
 /** Every test gateway listens on a free port, logs everything, and drains briefly on close. */
 const PREAMBLE = 'listen: "127.0.0.1:0"\nlog: { level: debug }\nshutdown: { drainTimeout: 500ms }\n';
 
-export async function startGateway(yaml: string): Promise<TestGateway> {
+/** `now`: the clock the tag caches read, for tests that move time instead of waiting. */
+export async function startGateway(yaml: string, options: { now?: () => number } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'mirrorgate-it-'));
   const configFile = join(dir, 'mirrorgate.yaml');
   const withListen = PREAMBLE + yaml;
@@ -47,7 +48,7 @@ export async function startGateway(yaml: string): Promise<TestGateway> {
     },
   });
   const metrics = createMetrics();
-  const app = createApp(config, { logger: createLogger(config.log.level, sink), metrics });
+  const app = createApp(config, { logger: createLogger(config.log.level, sink), metrics, ...(options.now !== undefined && { now: options.now }) });
   const address = await app.listen();
   return {
     app,

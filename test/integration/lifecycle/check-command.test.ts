@@ -44,13 +44,14 @@ t.test('check on the shipped config exits 0 and prints the upstream table', TIME
   t.equal(run.code, 0, 'exit code');
   t.same(run.stderr, [], 'nothing on stderr');
   t.equal(run.stdout[0], 'conf/mirrorgate.yaml: valid');
-  // conf/mirrorgate.yaml: hub weight 1, gcr-mirror weight 3, no backups → 25% / 75%.
+  // conf/mirrorgate.yaml: hub weight 1, gcr-mirror weight 3, no backups → 25% / 75%; Docker Hub resolves the tags.
   const tableLines = run.stdout.slice(1, run.stdout.indexOf('', 2));
   const table = tableLines.map((line) => line.trim().split(/\s{2,}/));
   t.same(table, [
     ['REGISTRY', 'NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'],
     ['docker.io', 'hub', 'https://registry-1.docker.io', '1', '25.0%', 'no'],
     ['docker.io', 'gcr-mirror', 'https://mirror.gcr.io', '3', '75.0%', 'no'],
+    ['docker.io', 'hub-tags', 'https://registry-1.docker.io', '-', 'tags', '-'],
   ]);
   // The columns line up: every row starts its cells where the header's do.
   const header = run.stdout[1]!;

@@ -27,3 +27,23 @@ registries:
     ].join('\n'),
   );
 });
+
+t.test("an authority is listed after its registry's upstreams, with the tags as its share", async (t) => {
+  const config = parseConfig(
+    `upstreams:
+  - { name: gcr, url: "https://mirror.gcr.io" }
+authority: { name: hub-tags, url: "https://registry-1.docker.io" }
+cache: {}
+`,
+    'x.yaml',
+    {},
+  );
+  t.equal(
+    upstreamTable(config),
+    [
+      'REGISTRY   NAME      URL                           WEIGHT  SHARE   BACKUP',
+      'docker.io  gcr       https://mirror.gcr.io         1       100.0%  no',
+      'docker.io  hub-tags  https://registry-1.docker.io  -       tags    -',
+    ].join('\n'),
+  );
+});

@@ -330,7 +330,7 @@ const cases: Case[] = [
     name: 'unknown key without a close match',
     yaml: doc(...HUB, 'metrics:', '  port: 9090'),
     expected: [
-      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, registries, redirects, breaker, failover, verifyDigests, cache, workers, log, shutdown',
+      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, authority, registries, redirects, breaker, failover, verifyDigests, cache, workers, log, shutdown',
     ],
   },
   {
@@ -584,6 +584,58 @@ const cases: Case[] = [
       'conf/x.yaml:6:5 registries.ghcr.io.upstream: unknown key; did you mean "upstreams"?',
       'conf/x.yaml:6:5 registries.ghcr.io.upstreams: required key is missing',
     ],
+  },
+  // --- authority ---
+  {
+    name: 'an authority takes no weight or backup',
+    yaml: doc(...HUB, 'authority:', '  name: hub-tags', '  url: https://registry-1.docker.io', '  weight: 2', 'cache: {}'),
+    expected: [
+      'conf/x.yaml:7:3 authority.weight: unknown key; expected one of name, url, tls, timeouts, maxConnections, breaker, auth, redirects, dockerHub, repositoryPrefix',
+    ],
+  },
+  {
+    name: 'an authority is checked like an upstream, and needs a name of its own',
+    yaml: doc(...HUB, 'authority: { name: hub, url: "https://registry-1.docker.io/v2", timeouts: { headers: 0s } }', 'cache: {}'),
+    expected: [
+      'conf/x.yaml:4:20 authority.name: duplicate upstream name "hub"; first used at line 2',
+      'conf/x.yaml:4:30 authority.url: must not end with "/v2": the gateway appends /v2 itself; use "https://registry-1.docker.io"',
+      'conf/x.yaml:4:86 authority.timeouts.headers: must be a duration > 0 such as "500ms", "30s", "5m" or "1h", got string "0s"',
+    ],
+  },
+  {
+    name: 'a registry authority without a url, and an authority without the cache',
+    yaml: doc(...HUB, 'registries:', '  ghcr.io:', '    upstreams: [{ name: ghcr, url: "https://ghcr.io" }]', '    authority: { name: ghcr-tags }'),
+    expected: [
+      'conf/x.yaml:7:5 registries.ghcr.io.authority: resolving tags at an authority needs the cache; add "cache:" or remove the authority',
+      'conf/x.yaml:7:16 registries.ghcr.io.authority.url: required key is missing',
+    ],
+  },
+  // --- cache.tags ---
+  {
+    name: 'tag rules: bad pattern, missing ttl, unknown key, not a list',
+    yaml: doc(
+      ...HUB,
+      'cache:',
+      '  tags:',
+      '    notFoundTtl: -1s',
+      '    rules:',
+      '      - { match: "library/*:1.*", ttl: 1h }',
+      '      - { match: "a b", ttl: 1m }',
+      '      - { match: "*:latest" }',
+      '      - { match: "x", tll: 1m }',
+    ),
+    expected: [
+      'conf/x.yaml:6:18 cache.tags.notFoundTtl: must be a duration >= 0 such as "500ms", "30s", "5m" or "1h", got string "-1s"',
+      'conf/x.yaml:9:18 cache.tags.rules[1].match: must be a pattern over "repository:tag" of name and tag characters and "*", such as "library/*:latest", got "a b"',
+      'conf/x.yaml:10:9 cache.tags.rules[2].ttl: required key is missing',
+      'conf/x.yaml:11:9 cache.tags.rules[3].ttl: required key is missing',
+      'conf/x.yaml:11:23 cache.tags.rules[3].tll: unknown key; did you mean "ttl"?',
+    ],
+  },
+  {
+    name: 'tag rules as a mapping',
+    yaml: doc(...HUB, 'cache: { tags: { rules: { match: "*", ttl: 1m } } }'),
+    expected: ['conf/x.yaml:4:25 cache.tags.rules: must be a sequence of { match, ttl } rules, got a mapping'],
   },
   {
     name: 'problems inside a registry upstream have full paths',

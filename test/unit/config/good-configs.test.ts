@@ -78,11 +78,13 @@ t.test('every key given', async (t) => {
       '      username: nexus',
       '      passwordFile: /run/secrets/nexus',
       '    dockerHub: true',
+      'authority: { name: hub-tags, url: https://registry-1.docker.io, timeouts: { headers: 5s }, auth: { username: tags-bot, password: "${HUB_TOKEN}" } }',
       'registries:',
       '  ghcr.io:',
       '    hosts: [ghcr-mirror.company.com]',
       '    upstreams:',
       '      - { name: ghcr, url: "https://ghcr.io" }',
+      '    authority: { name: ghcr-tags, url: "https://ghcr.io" }',
       '  Quay.io:',
       '    hosts: []',
       '    upstreams:',
@@ -98,7 +100,7 @@ t.test('every key given', async (t) => {
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
-      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s } }',
+      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s, notFoundTtl: 2s, rules: [{ match: "*:latest", ttl: 1m }, { match: "library/*:1.*", ttl: 1h }] } }',
       'workers: 2',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
@@ -132,16 +134,25 @@ t.test('every key given', async (t) => {
       redirects: globalRedirects,
     },
   ];
+  const hubAuthority = {
+    ...defaultUpstream('hub-tags', 'https://registry-1.docker.io', true),
+    timeouts: { connectMs: 5_000, headersMs: 5_000, idleMs: 60_000 },
+    breaker: globalBreaker,
+    auth: { username: 'tags-bot', password: 'dckr_pat_s3cret' },
+    redirects: globalRedirects,
+  };
+  const ghcrAuthority = { ...defaultUpstream('ghcr-tags', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects };
   t.strictSame(config, {
     source: 'conf/test.yaml',
     listen: { host: '127.0.0.1', port: 8080 },
     upstreams,
     registries: [
-      { name: 'docker.io', hosts: [], upstreams },
+      { name: 'docker.io', hosts: [], upstreams, authority: hubAuthority },
       {
         name: 'ghcr.io',
         hosts: ['ghcr-mirror.company.com'],
         upstreams: [{ ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects }],
+        authority: ghcrAuthority,
       },
       {
         name: 'quay.io',
@@ -160,7 +171,18 @@ t.test('every key given', async (t) => {
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
     verifyDigests: false,
-    cache: { dir: '/var/cache/mirrorgate', maxBytes: 1.5 * 1024 ** 4, highWatermark: 0.95, lowWatermark: 0.875, tagTtlMs: 0 },
+    cache: {
+      dir: '/var/cache/mirrorgate',
+      maxBytes: 1.5 * 1024 ** 4,
+      highWatermark: 0.95,
+      lowWatermark: 0.875,
+      tagTtlMs: 0,
+      tagRules: [
+        { match: '*:latest', ttlMs: 60_000 },
+        { match: 'library/*:1.*', ttlMs: 3_600_000 },
+      ],
+      notFoundTtlMs: 2_000,
+    },
     workers: 2,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
@@ -177,6 +199,8 @@ t.test('cache: false and no cache relay only; a mapping turns it on with default
     highWatermark: 0.9,
     lowWatermark: 0.8,
     tagTtlMs: 60_000,
+    tagRules: [],
+    notFoundTtlMs: 15_000,
   });
   t.same(parse(`${base}cache: { dir: ../data/cache, maxSize: 512MiB }\n`).cache, {
     dir: resolve('data/cache'),
@@ -184,6 +208,8 @@ t.test('cache: false and no cache relay only; a mapping turns it on with default
     highWatermark: 0.9,
     lowWatermark: 0.8,
     tagTtlMs: 60_000,
+    tagRules: [],
+    notFoundTtlMs: 15_000,
   });
 });
 

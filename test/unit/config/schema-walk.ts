@@ -36,6 +36,14 @@ export function baseDocument(): { [key: string]: Json } {
   };
 }
 
+/**
+ * baseDocument with one item in each optional list of mappings (`cache.tags.rules`), so that
+ * every required key exists somewhere to be left out. Not the base: its defaults differ.
+ */
+export function documentWithLists(): { [key: string]: Json } {
+  return { ...baseDocument(), cache: { tags: { rules: [{ match: '*:latest', ttl: '1m' }] } } };
+}
+
 export function joinPath(parent: string, key: string): string {
   return parent === '' ? key : key === '[]' ? `${parent}[]` : `${parent}.${key}`;
 }
@@ -153,14 +161,17 @@ export function ancestors(path: string): string[] {
  * The key paths a list of rows accounts for: each row's path and the keys
  * above it, and for a `sameAs` row everything the rows below its target
  * account for, moved under the row (`upstreams[].breaker` + `breaker.window`
- * → `upstreams[].breaker.window`). Only `rows` are used as targets' contents.
+ * → `upstreams[].breaker.window`), less its `except` keys. Only `rows` are used as targets' contents.
  */
-export function pathsCovered(rows: readonly Pick<ConfigKey, 'path' | 'sameAs'>[]): Set<string> {
-  const expand = (row: Pick<ConfigKey, 'path' | 'sameAs'>, depth: number): string[] => {
+export function pathsCovered(rows: readonly Pick<ConfigKey, 'path' | 'sameAs' | 'except'>[]): Set<string> {
+  const expand = (row: Pick<ConfigKey, 'path' | 'sameAs' | 'except'>, depth: number): string[] => {
     const target = row.sameAs;
     if (target === undefined) return [row.path];
     if (depth > 10) throw new Error(`sameAs loop at ${row.path}`);
-    const below = rows.filter((r) => ancestors(r.path).includes(target));
+    // `except` keys of the target (an authority's weight) are not taken here, nor anything below them.
+    const excluded = (row.except ?? []).map((key) => joinPath(target, key));
+    const under = (path: string, parent: string): boolean => path.startsWith(`${parent}.`) || path.startsWith(`${parent}[]`);
+    const below = rows.filter((r) => under(r.path, target) && !excluded.some((e) => r.path === e || under(r.path, e)));
     return [row.path, ...below.flatMap((r) => expand(r, depth + 1)).map((p) => row.path + p.slice(target.length))];
   };
   return new Set(rows.flatMap((row) => expand(row, 0)).flatMap((p) => [...ancestors(p), p]));

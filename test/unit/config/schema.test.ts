@@ -7,7 +7,7 @@
 import t from 'tap';
 import { CONFIG_KEYS } from '../../../src/config/index.js';
 import { keysOf } from '../../../src/config/schema.js';
-import { acceptedKeys, baseDocument, concretePath, parse, pathsCovered, problemsOf, removePath, toYaml, withRaw } from './schema-walk.js';
+import { acceptedKeys, baseDocument, concretePath, documentWithLists, parse, pathsCovered, problemsOf, removePath, toYaml, withRaw } from './schema-walk.js';
 
 const sorted = (paths: Iterable<string>): string[] => [...paths].sort();
 
@@ -34,10 +34,10 @@ t.test('a row of its own is a value, a list or a named map; a sameAs row takes w
 });
 
 t.test('required keys are required', async (t) => {
-  const base = baseDocument();
+  const base = documentWithLists();
   t.same(problemsOf(toYaml(base)), [], 'the probe document is valid');
   for (const row of CONFIG_KEYS.filter((k) => k.required === true)) {
-    const doc = baseDocument();
+    const doc = documentWithLists();
     removePath(doc, row.path);
     const where = concretePath(row.path);
     t.ok(
@@ -56,8 +56,22 @@ t.test('writing out a default gives the same Config as leaving the key out', asy
 });
 
 t.test('keysOf gives each mapping its keys in table order', async (t) => {
-  t.same(keysOf(''), ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'verifyDigests', 'cache', 'workers', 'log', 'shutdown']);
+  t.same(keysOf(''), [
+    'listen',
+    'upstreams',
+    'authority',
+    'registries',
+    'redirects',
+    'breaker',
+    'failover',
+    'verifyDigests',
+    'cache',
+    'workers',
+    'log',
+    'shutdown',
+  ]);
   t.same(keysOf('upstreams[].timeouts'), ['connect', 'headers', 'idle']);
-  t.same(keysOf('registries.<name>'), ['hosts', 'upstreams']);
+  t.same(keysOf('registries.<name>'), ['hosts', 'upstreams', 'authority']);
+  t.same(keysOf('cache.tags'), ['ttl', 'rules', 'notFoundTtl']);
   t.throws(() => keysOf('upstreams[].tsl'), /no keys under "upstreams\[\]\.tsl"/);
 });
