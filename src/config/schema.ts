@@ -64,6 +64,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'cache.highWatermark', default: '90%' },
   { path: 'cache.lowWatermark', default: '80%' },
   { path: 'cache.tags.ttl', default: '1m' },
+  // `cache.parallel: false` fetches every blob from one mirror.
+  { path: 'cache.parallel.minSize', default: '32MiB' },
+  { path: 'cache.parallel.pieceSize', default: '8MiB' },
+  { path: 'cache.parallel.perMirror', default: '2' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -106,3 +110,4 @@ export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');
 export const CACHE_KEYS = keysOf('cache');
 export const CACHE_TAG_KEYS = keysOf('cache.tags');
+export const CACHE_PARALLEL_KEYS = keysOf('cache.parallel');

@@ -111,6 +111,16 @@ export interface CacheConfig {
   readonly lowWatermark: number;
   /** How long a tag's digest is served without asking an upstream; `0` asks every time. */
   readonly tagTtlMs: number;
+  /** Big blobs fetched in pieces from several mirrors at once; undefined: `cache.parallel: false`. */
+  readonly parallel: ParallelFillConfig | undefined;
+}
+
+export interface ParallelFillConfig {
+  /** Blobs bigger than this are fetched in pieces (bytes). */
+  readonly minSize: number;
+  readonly pieceSize: number;
+  /** Pieces in flight per mirror. */
+  readonly perMirror: number;
 }
 
 export interface Config {

@@ -9,6 +9,7 @@ import { BlobStore } from '../cache/blob-store.js';
 import { CacheHealth } from '../cache/cache-health.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
+import type { PieceStats } from '../cache/parallel-fetch.js';
 import { PeerFills } from '../cache/peer-fills.js';
 import { TagMemory } from '../cache/tag-memory.js';
 import type { Config } from '../config/types.js';
@@ -59,7 +60,18 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
       metrics.cacheRequest('stale', bytes);
       logger.warn({ event: 'cache', tag, digest }, 'every upstream failed: served the last manifest seen for the tag');
     };
-    return { blobs: cache, manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store), tags: new TagMemory(settings.tagTtlMs), onStale };
+    const onPieces = (digest: string, stats: PieceStats): void => {
+      metrics.cachePieces(stats.bytesByMirror, stats.hedged);
+      logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
+    };
+    return {
+      blobs: cache,
+      manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store),
+      tags: new TagMemory(settings.tagTtlMs),
+      onStale,
+      parallel: settings.parallel,
+      onPieces,
+    };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');

@@ -98,7 +98,7 @@ t.test('every key given', async (t) => {
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
-      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s } }',
+      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s }, parallel: { minSize: 64MiB, pieceSize: 16MiB, perMirror: 3 } }',
       'workers: 2',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
@@ -160,7 +160,14 @@ t.test('every key given', async (t) => {
     breaker: globalBreaker,
     failover: { maxAttempts: 1, on404: false },
     verifyDigests: false,
-    cache: { dir: '/var/cache/mirrorgate', maxBytes: 1.5 * 1024 ** 4, highWatermark: 0.95, lowWatermark: 0.875, tagTtlMs: 0 },
+    cache: {
+      dir: '/var/cache/mirrorgate',
+      maxBytes: 1.5 * 1024 ** 4,
+      highWatermark: 0.95,
+      lowWatermark: 0.875,
+      tagTtlMs: 0,
+      parallel: { minSize: 64 * 1024 ** 2, pieceSize: 16 * 1024 ** 2, perMirror: 3 },
+    },
     workers: 2,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
@@ -177,13 +184,16 @@ t.test('cache: false and no cache relay only; a mapping turns it on with default
     highWatermark: 0.9,
     lowWatermark: 0.8,
     tagTtlMs: 60_000,
+    parallel: { minSize: 32 * 1024 ** 2, pieceSize: 8 * 1024 ** 2, perMirror: 2 },
   });
+  t.equal(parse(`${base}cache: { parallel: false }\n`).cache?.parallel, undefined, 'parallel: false fetches from one mirror');
   t.same(parse(`${base}cache: { dir: ../data/cache, maxSize: 512MiB }\n`).cache, {
     dir: resolve('data/cache'),
     maxBytes: 512 * 1024 ** 2,
     highWatermark: 0.9,
     lowWatermark: 0.8,
     tagTtlMs: 60_000,
+    parallel: { minSize: 32 * 1024 ** 2, pieceSize: 8 * 1024 ** 2, perMirror: 2 },
   });
 });
 

@@ -46,6 +46,7 @@ function exercise(metrics: Metrics): void {
   metrics.cacheFill('committed', 1024);
   metrics.cacheEvicted(1, 1024);
   metrics.cacheDiskFailure('ENOSPC');
+  metrics.cachePieces({ hub: 1024 }, 1);
   metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0, relayOnly: false }));
 }
 
