@@ -13,13 +13,14 @@ import type { BlobStore } from './blob-store.js';
 import { follow, sendStored, type FollowResult } from './follow.js';
 import type { FillState, FollowedFill } from './followed-fill.js';
 import { RemoteFill, type PeerFills } from './peer-fills.js';
+import type { PieceTarget } from './piece-target.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'JOINED';
 
 export type CacheResult = FollowResult & { readonly cache: CacheOutcome };
 
-/** Fetches the whole blob into `sink` (the fill) until `signal` aborts: fetchFromUpstreams, bound to a route. */
-export type FillFetch = (sink: Sink, signal: FetchSignal) => Promise<FetchResult>;
+/** Fetches the whole blob into `sink` (the fill) until `signal` aborts: fetchFromUpstreams or a parallelFetch, bound to a route. */
+export type FillFetch = (sink: Sink & PieceTarget, signal: FetchSignal) => Promise<FetchResult>;
 
 /** What the cache reports (observability/metrics.ts implements it). */
 export type CacheMetrics = Pick<Metrics, 'cacheRequest' | 'cacheFill'>;

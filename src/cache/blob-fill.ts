@@ -11,6 +11,7 @@ import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js'
 import type { FetchResult } from '../proxy/fetch-result.js';
 import type { BlobWriter } from './blob-store.js';
 import { DiskFullError } from './cache-health.js';
+import type { PieceTarget } from './piece-target.js';
 import type { FillState, FollowedFill } from './followed-fill.js';
 
 export type { FillState } from './followed-fill.js';
@@ -18,7 +19,7 @@ export type { FillState } from './followed-fill.js';
 /** Bytes handed to the disk but not written yet above which the fetch is paused. */
 const SPOOL_AHEAD = 4 * 1024 * 1024;
 
-export class BlobFill implements Sink, FollowedFill {
+export class BlobFill implements Sink, PieceTarget, FollowedFill {
   /** Aborts the fill's fetch; owned by the cache, not by any reader. */
   readonly abort = new StartersAbort();
   #state: FillState = 'waiting';
@@ -116,6 +117,36 @@ export class BlobFill implements Sink, FollowedFill {
   /** Every byte is handed over: a mismatch fails the attempt now, so it counts against the mirror. */
   end(): void {
     if (!this.writer.matches()) throw new DigestMismatchError(`content does not match ${this.digest.slice(0, 19)}…: got ${this.writer.actual.slice(0, 19)}…`);
+  }
+
+  startPieces(size: number): boolean {
+    if (size > this.room) {
+      void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… is ${size} bytes; the cache volume has ${this.room} free`));
+      return false;
+    }
+    this.#size = size;
+    this.#state = 'streaming';
+    this.#changed();
+    return true;
+  }
+
+  writeAt(position: number, chunk: Buffer): Promise<void> {
+    if (this.#state === 'failed') return Promise.reject(this.#error ?? new Error('fill failed'));
+    return this.writer.writeAt(position, chunk).catch((err: unknown) => {
+      void this.fail(err as Error);
+      throw err;
+    });
+  }
+
+  async contiguous(end: number): Promise<void> {
+    await this.writer.hashThrough(end);
+    if (this.#state !== 'streaming') return;
+    this.#written = end;
+    this.#changed();
+  }
+
+  endPieces(): void {
+    this.end();
   }
 
   /** After the fetch relayed the whole blob: into the store, then readers may finish. */

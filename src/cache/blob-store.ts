@@ -158,7 +158,8 @@ export class BlobStore {
     const hex = SHA256.exec(digest)?.[1];
     if (hex === undefined) throw new BlobStoreError(`not a sha256 digest: ${digest}`);
     const tmp = join(this.#tmpDir, `${hex}.${process.pid}.${++this.#tmpCounter}`);
-    const file = await open(tmp, 'wx');
+    // Read too: a fill written in pieces hashes its prefix back from the file.
+    const file = await open(tmp, 'wx+');
     return new BlobWriter(this, digest, hex, tmp, file);
   }
 
@@ -278,6 +279,31 @@ export class BlobWriter {
     return written;
   }
 
+  /**
+   * Writes `chunk` at `position` without hashing it: a piece of a fill fetched in parallel.
+   * Resolves once it is in the file; `hashThrough` then takes the bytes into the digest in order.
+   */
+  writeAt(position: number, chunk: Buffer): Promise<void> {
+    if (this.#done) return Promise.reject(new BlobStoreError(`blob writer for ${this.digest} already finished`));
+    const written = writeAll(this.file, chunk, position);
+    written.catch((err: unknown) => {
+      this.#writeError ??= err as Error;
+    });
+    return written;
+  }
+
+  /** Hashes the file's bytes from where the hash is up to `end` (exclusive): pieces written with writeAt, once contiguous. */
+  async hashThrough(end: number): Promise<void> {
+    if (this.#writeError !== undefined) throw this.#writeError;
+    const buffer = Buffer.allocUnsafe(HASH_READ_SIZE);
+    while (this.#size < end) {
+      const { bytesRead } = await this.file.read(buffer, 0, Math.min(buffer.length, end - this.#size), this.#size);
+      if (bytesRead === 0) throw new BlobStoreError(`blob file for ${this.digest} ended at byte ${this.#size} of ${end}`);
+      this.#hash.update(buffer.subarray(0, bytesRead));
+      this.#size += bytesRead;
+    }
+  }
+
   /** Whether the bytes handed over so far are the blob; call once they are all handed over. */
   matches(): boolean {
     this.#actual ??= this.#hash.digest('hex');
@@ -342,6 +368,9 @@ export async function removeTmpOf(dir: string, pid: number): Promise<void> {
   const names = await readdir(join(dir, 'tmp')).catch(() => [] as string[]);
   await Promise.all(names.filter((name) => name.split('.')[1] === String(pid)).map((name) => rm(join(dir, 'tmp', name), { force: true })));
 }
+
+/** Read size when hashing pieces back from the file. */
+const HASH_READ_SIZE = 1024 * 1024;
 
 async function writeAll(file: FileHandle, chunk: Buffer, position: number): Promise<void> {
   let written = 0;

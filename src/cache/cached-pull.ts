@@ -17,8 +17,9 @@ import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
 import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
-import type { BlobCache, CacheResult } from './blob-cache.js';
+import type { BlobCache, CacheResult, FillFetch } from './blob-cache.js';
 import type { ManifestMemory } from './manifest-memory.js';
+import { parallelFetch, type MirrorSet, type ParallelSettings, type PieceStats } from './parallel-fetch.js';
 import { followRange, headersFor, sendStoredRange, type StreamResult } from './follow.js';
 import { CapturingSink, FROM_CACHE, sendManifest } from './manifest-answer.js';
 import { manifestByTag, type TagCaches } from './tag-pull.js';
@@ -26,6 +27,10 @@ import { manifestByTag, type TagCaches } from './tag-pull.js';
 /** What the cache holds: blobs on disk; manifests by digest, tags and 404s for tags in memory. */
 export interface Caches extends TagCaches {
   readonly blobs: BlobCache;
+  /** Big blobs fetched in pieces from every eligible mirror at once; undefined: one mirror per fill. */
+  readonly parallel?: ParallelSettings | undefined;
+  /** Told what a fill in pieces did (its log line and metrics). */
+  readonly onPieces?: (digest: string, stats: PieceStats) => void;
 }
 
 export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
@@ -45,8 +50,14 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   }
   // The fill is the whole blob for every reader: always resumable, and never with a Range (a
   // request with one was answered above, so these headers have none).
-  const fill = (fillSink: Sink, fillSignal: FetchSignal): Promise<FetchResult> =>
-    fetchFromUpstreams({ method: 'GET', route, headers: request.headers, resumable: true }, fillSink, deps, fillSignal);
+  const fill: FillFetch = (fillSink, fillSignal) => {
+    const mirrors = caches.parallel === undefined ? undefined : asMirrorSet(deps.group);
+    if (mirrors === undefined || mirrors.eligible().length < 2) {
+      return fetchFromUpstreams({ method: 'GET', route, headers: request.headers, resumable: true }, fillSink, deps, fillSignal);
+    }
+    const onDone = (stats: PieceStats): void => caches.onPieces?.(route.digest, stats);
+    return parallelFetch(route, request.headers, fillSink, { ...deps, group: mirrors }, caches.parallel!, fillSignal, onDone);
+  };
   // The cache rejects only before it started the client's response (files are opened first), so
   // relaying on a rejection never answers twice: unwritable dir, disk full, a file gone.
   return cache.get(route.digest, sink, signal, fill, deps.group.registry).then((result) => asFetchResult(result) ?? relay(), relay);
@@ -152,4 +163,9 @@ function streamed(result: StreamResult, status: number): FetchResult {
     case 'aborted':
       return { kind: 'aborted', ...counts };
   }
+}
+
+/** The registry's upstreams, when they can tell which of them are eligible (proxy/upstream-group.ts can). */
+function asMirrorSet(group: PullDeps['group']): MirrorSet | undefined {
+  return 'eligible' in group && typeof group.eligible === 'function' ? (group as MirrorSet) : undefined;
 }

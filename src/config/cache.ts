@@ -1,12 +1,12 @@
 /** `cache:` — `false` or absent for relay only, a mapping for the blob cache on local disk. */
 import { isScalar } from 'yaml';
-import { duration, expected, fromString, nonEmptyString, ok, fail, type Result } from './checks.js';
+import { duration, expected, fromString, integer, nonEmptyString, ok, fail, type Result } from './checks.js';
 import type { Ctx } from './context.js';
-import { DEFAULT_CACHE } from './defaults.js';
-import { CACHE_KEYS, CACHE_TAG_KEYS } from './schema.js';
+import { DEFAULT_CACHE, DEFAULT_PARALLEL } from './defaults.js';
+import { CACHE_KEYS, CACHE_PARALLEL_KEYS, CACHE_TAG_KEYS } from './schema.js';
 import { field, subSection, type Section } from './section.js';
 import { readTagRules } from './tag-rules.js';
-import type { CacheConfig } from './types.js';
+import type { CacheConfig, ParallelFillConfig } from './types.js';
 
 const UNITS: Readonly<Record<string, number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
 const SIZE = /^(\d+(?:\.\d+)?)(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)$/;
@@ -50,5 +50,19 @@ export function readCache(ctx: Ctx, root: Section): CacheConfig | undefined {
     maxBytes: field(ctx, s, 'maxSize', fromString('a size', parseSize), DEFAULT_CACHE.maxBytes) ?? DEFAULT_CACHE.maxBytes,
     highWatermark,
     lowWatermark,
+    parallel: readParallel(ctx, s),
+  };
+}
+
+/** `cache.parallel`: false, or a mapping (defaults when left out). */
+function readParallel(ctx: Ctx, cache: Section): ParallelFillConfig | undefined {
+  const entry = cache.entries.get('parallel');
+  if (entry !== undefined && isScalar(entry.value) && entry.value.value === false) return undefined;
+  const s = subSection(ctx, cache, 'parallel', CACHE_PARALLEL_KEYS);
+  const size = (key: 'minSize' | 'pieceSize'): number => field(ctx, s, key, fromString('a size', parseSize), DEFAULT_PARALLEL[key]) ?? DEFAULT_PARALLEL[key];
+  return {
+    minSize: size('minSize'),
+    pieceSize: size('pieceSize'),
+    perMirror: field(ctx, s, 'perMirror', integer(1), DEFAULT_PARALLEL.perMirror) ?? DEFAULT_PARALLEL.perMirror,
   };
 }

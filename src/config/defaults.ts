@@ -43,6 +43,7 @@ export const DEFAULT_VERIFY_DIGESTS = true;
 export const DEFAULT_WORKERS = 1;
 
 /** `cache:` given as a mapping: a directory beside the config file, 10 GiB, evict from 90 % down to 80 %, tags trusted for a minute. */
+export const DEFAULT_PARALLEL = { minSize: 32 * 1024 ** 2, pieceSize: 8 * 1024 ** 2, perMirror: 2 } as const;
 export const DEFAULT_CACHE = {
   dir: 'data/cache',
   maxBytes: 10 * 1024 ** 3,

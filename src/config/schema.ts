@@ -76,6 +76,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'cache.tags.rules[].match', required: true },
   { path: 'cache.tags.rules[].ttl', required: true },
   { path: 'cache.tags.notFoundTtl', default: '15s' },
+  // `cache.parallel: false` fetches every blob from one mirror.
+  { path: 'cache.parallel.minSize', default: '32MiB' },
+  { path: 'cache.parallel.pieceSize', default: '8MiB' },
+  { path: 'cache.parallel.perMirror', default: '2' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -120,3 +124,4 @@ export const CACHE_KEYS = keysOf('cache');
 export const CACHE_TAG_KEYS = keysOf('cache.tags');
 export const CACHE_TAG_RULE_KEYS = keysOf('cache.tags.rules[]');
 export const AUTHORITY_KEYS = Object.freeze(UPSTREAM_KEYS.filter((key) => !BALANCER_ONLY.includes(key)));
+export const CACHE_PARALLEL_KEYS = keysOf('cache.parallel');

@@ -128,6 +128,16 @@ export interface CacheConfig {
   readonly tagRules: readonly TagTtlRule[];
   /** How long every upstream's (or the authority's) 404 for a tag is answered without asking again; `0` never remembers one. */
   readonly notFoundTtlMs: number;
+  /** Big blobs fetched in pieces from several mirrors at once; undefined: `cache.parallel: false`. */
+  readonly parallel: ParallelFillConfig | undefined;
+}
+
+export interface ParallelFillConfig {
+  /** Blobs bigger than this are fetched in pieces (bytes). */
+  readonly minSize: number;
+  readonly pieceSize: number;
+  /** Pieces in flight per mirror. */
+  readonly perMirror: number;
 }
 
 export interface Config {

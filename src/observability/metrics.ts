@@ -41,6 +41,8 @@ export interface Metrics {
   /** A fill that ended: `committed` (stored after its digest matched) or `failed`; `bytes` came from upstream. */
   cacheFill(result: 'committed' | 'failed', bytes: number): void;
   cacheEvicted(blobs: number, bytes: number): void;
+  /** A fill fetched in pieces ended: the bytes each mirror delivered, and the pieces hedged to a faster one. */
+  cachePieces(bytesByMirror: Readonly<Record<string, number>>, hedged: number): void;
   /** The cache's disk failed (`code`, e.g. ENOSPC) and the cache went relay-only; once per condition. */
   cacheDiskFailure(code: string): void;
   /** A tag resolved at its registry's authority: `resolved` (a digest), `not_found`, or `failed` (resolved at the mirrors instead). */
@@ -160,6 +162,8 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
     upstreamBytes: counter('mirrorgate_cache_upstream_bytes_total', 'Bytes the fills fetched from upstreams'),
     evictedBlobs: counter('mirrorgate_cache_evicted_blobs_total', 'Blobs evicted (least recently used) to stay under the low watermark'),
     evictedBytes: counter('mirrorgate_cache_evicted_bytes_total', 'Bytes evicted'),
+    pieceBytes: counter('mirrorgate_cache_piece_bytes_total', 'Bytes of blobs fetched in pieces, by the mirror (upstream) that delivered them', ['upstream']),
+    hedged: counter('mirrorgate_cache_pieces_hedged_total', 'Pieces of a parallel fill fetched again from a faster mirror near the end (first answer wins)'),
     diskFailures: counter('mirrorgate_cache_disk_failures_total', 'Times the cache went relay-only because its disk failed, by error code', ['code']),
     tagResolutions: counter('mirrorgate_tag_resolutions_total', "Tags resolved at their registry's authority, by result (resolved, not_found, failed)", [
       'registry',
@@ -215,6 +219,10 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     cacheEvicted: (blobs, bytes) => {
       cache.evictedBlobs.inc(blobs);
       cache.evictedBytes.inc(bytes);
+    },
+    cachePieces: (bytesByMirror, hedged) => {
+      for (const [upstream, bytes] of Object.entries(bytesByMirror)) cache.pieceBytes.inc({ upstream }, bytes);
+      cache.hedged.inc(hedged);
     },
     cacheDiskFailure: (code) => cache.diskFailures.inc({ code }),
     tagResolution: (registry, result) => cache.tagResolutions.inc({ registry, result }),

@@ -21,6 +21,7 @@ export class UpstreamGroup {
   readonly authority: Upstream | undefined;
   readonly #balancer: Balancer<Peer>;
   readonly #byName: ReadonlyMap<string, Upstream>;
+  readonly #members: readonly Peer[];
 
   /**
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
@@ -29,7 +30,8 @@ export class UpstreamGroup {
   constructor(registry: string, members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[], authority?: Upstream) {
     this.registry = registry;
     this.authority = authority;
-    this.#balancer = new Balancer(members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream })));
+    this.#members = members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream }));
+    this.#balancer = new Balancer(this.#members);
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
     for (const { upstream } of members) this.#balancer.setStatus(upstream.name, upstream.accepting);
   }
@@ -50,6 +52,11 @@ export class UpstreamGroup {
 
   pick(tried: ReadonlySet<string>): Upstream | undefined {
     return this.#balancer.pick(tried)?.upstream;
+  }
+
+  /** The primary upstreams that take requests now, with their weights (a fill fetched in pieces spreads over them). */
+  eligible(): { readonly upstream: Upstream; readonly weight: number }[] {
+    return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: m.weight }));
   }
 
   get ready(): boolean {

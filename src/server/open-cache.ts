@@ -9,6 +9,7 @@ import { BlobStore } from '../cache/blob-store.js';
 import { CacheHealth } from '../cache/cache-health.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
+import type { PieceStats } from '../cache/parallel-fetch.js';
 import { PeerFills } from '../cache/peer-fills.js';
 import { NotFoundMemory } from '../cache/not-found-memory.js';
 import { TagMemory } from '../cache/tag-memory.js';
@@ -58,6 +59,10 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
       fillsInFlight: cache.filling,
       relayOnly: health.failing !== undefined,
     }));
+    const onPieces = (digest: string, stats: PieceStats): void => {
+      metrics.cachePieces(stats.bytesByMirror, stats.hedged);
+      logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
+    };
     return {
       blobs: cache,
       manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store),
@@ -65,6 +70,8 @@ export async function openCache(config: Config, logger: Logger, metrics: Metrics
       tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
       notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
       ...tagEvents(logger, metrics),
+      parallel: settings.parallel,
+      onPieces,
     };
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.

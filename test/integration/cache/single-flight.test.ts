@@ -8,6 +8,7 @@ import { writeFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import t from 'tap';
+import { eventually } from '../../helpers/cli-process.js';
 import { startFakeUpstream, trickle } from '../helpers/fake-upstream.js';
 import { startGateway, upstreamsYaml } from '../helpers/gateway.js';
 
@@ -78,6 +79,8 @@ t.test('10 concurrent pulls of one blob make one upstream GET; the next pull and
   t.equal(upstream.requests.length, 1, 'nothing more went upstream');
   t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'miss' }), 1);
   t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'joined' }), 9);
+  // A request is counted once its response ended, so a moment after the client saw the end.
+  await eventually(async () => (await gw.metric('mirrorgate_cache_requests_total', { result: 'hit' })) === 1, 'the hit counted');
   t.equal(await gw.metric('mirrorgate_cache_requests_total', { result: 'hit' }), 1, 'the GET hit (the HEAD is answered from the store too, not counted here)');
   t.equal(await gw.metric('mirrorgate_cache_upstream_bytes_total'), BLOB.length, 'the blob crossed once');
   t.equal(await gw.metric('mirrorgate_cache_served_bytes_total'), 11 * BLOB.length, 'and went out eleven times');

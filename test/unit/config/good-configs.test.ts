@@ -100,7 +100,7 @@ t.test('every key given', async (t) => {
       '  resetTimeout: 45s',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
-      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s, notFoundTtl: 2s, rules: [{ match: "*:latest", ttl: 1m }, { match: "library/*:1.*", ttl: 1h }] } }',
+      'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s, notFoundTtl: 2s, rules: [{ match: "*:latest", ttl: 1m }, { match: "library/*:1.*", ttl: 1h }] }, parallel: { minSize: 64MiB, pieceSize: 16MiB, perMirror: 3 } }',
       'workers: 2',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
@@ -182,6 +182,7 @@ t.test('every key given', async (t) => {
         { match: 'library/*:1.*', ttlMs: 3_600_000 },
       ],
       notFoundTtlMs: 2_000,
+      parallel: { minSize: 64 * 1024 ** 2, pieceSize: 16 * 1024 ** 2, perMirror: 3 },
     },
     workers: 2,
     log: { level: 'silent' },
@@ -201,7 +202,9 @@ t.test('cache: false and no cache relay only; a mapping turns it on with default
     tagTtlMs: 60_000,
     tagRules: [],
     notFoundTtlMs: 15_000,
+    parallel: { minSize: 32 * 1024 ** 2, pieceSize: 8 * 1024 ** 2, perMirror: 2 },
   });
+  t.equal(parse(`${base}cache: { parallel: false }\n`).cache?.parallel, undefined, 'parallel: false fetches from one mirror');
   t.same(parse(`${base}cache: { dir: ../data/cache, maxSize: 512MiB }\n`).cache, {
     dir: resolve('data/cache'),
     maxBytes: 512 * 1024 ** 2,
@@ -210,6 +213,7 @@ t.test('cache: false and no cache relay only; a mapping turns it on with default
     tagTtlMs: 60_000,
     tagRules: [],
     notFoundTtlMs: 15_000,
+    parallel: { minSize: 32 * 1024 ** 2, pieceSize: 8 * 1024 ** 2, perMirror: 2 },
   });
 });
 

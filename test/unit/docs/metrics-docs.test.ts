@@ -47,6 +47,7 @@ function exercise(metrics: Metrics): void {
   metrics.cacheEvicted(1, 1024);
   metrics.cacheDiskFailure('ENOSPC');
   metrics.tagResolution('docker.io', 'resolved');
+  metrics.cachePieces({ hub: 1024 }, 1);
   metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0, relayOnly: false }));
 }
 

@@ -1,0 +1,484 @@
+/**
+ * A blob fill from several mirrors at once (issue 10). Every mirror holds the same bytes under
+ * the same digest, so a big blob can be cut into pieces fetched concurrently with `Range`
+ * requests, each from its own mirror (its own token, breaker and pool), written at their
+ * offsets into the fill's spool. Followers read the contiguous prefix as it grows; the sha256
+ * runs over that prefix, so the commit still waits for a whole-blob digest match.
+ *
+ * - The first piece doubles as the size probe: a `Range: bytes=0-…` to the mirror the balancer
+ *   picks. A 206 names the total; a 200 means that mirror ignores ranges, and the fill goes on
+ *   single-stream from it. A blob no bigger than `minSize` is finished by the same mirror.
+ * - Pieces go out in order to whichever mirror has a free slot (`perMirror` in flight each), so
+ *   a faster mirror, freeing its slots sooner, takes a share of pieces in proportion to its
+ *   speed. Each piece's fetch fails over and resumes at other mirrors like any fetch.
+ * - When no piece is left to hand out, an idle mirror hedges the piece with the longest expected
+ *   remaining time (from each mirror's measured rate): it fetches that piece's rest, and the
+ *   first to finish wins; the other is aborted. So the tail is not the slowest mirror's.
+ * - A mirror that answers a Range with anything but the 206 asked for gets no more pieces.
+ */
+import { StartersAbort, type FetchSignal } from '../stream/abort.js';
+import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js';
+import { fetchFromUpstreams, type AttemptableUpstream, type FetchDeps, type UpstreamChoice } from '../proxy/fetch-from-upstreams.js';
+import type { FetchResult } from '../proxy/fetch-result.js';
+import { continuationSink, rangeHeader } from '../proxy/resume.js';
+import type { FailoverRecord } from '../proxy/failover-reason.js';
+import type { ProxiedRoute } from '../registry/route.js';
+import type { PieceTarget } from './piece-target.js';
+
+export interface ParallelSettings {
+  /** Blobs above this size are fetched in pieces from several mirrors. */
+  readonly minSize: number;
+  readonly pieceSize: number;
+  /** Pieces in flight per mirror: enough to keep its pipe full. */
+  readonly perMirror: number;
+}
+
+/** The registry's mirrors as a parallel fill sees them (proxy/upstream-group.ts implements it). */
+export interface MirrorSet extends UpstreamChoice {
+  /** The primary upstreams that take requests now, with their configured weights. */
+  eligible(): readonly { readonly upstream: AttemptableUpstream; readonly weight: number }[];
+}
+
+export interface ParallelFetchDeps extends FetchDeps {
+  readonly group: MirrorSet;
+}
+
+/** What a parallel fill did, for its log line and metrics. */
+export interface PieceStats {
+  readonly size: number;
+  readonly pieces: number;
+  readonly hedged: number;
+  /** Bytes each mirror delivered into the spool (a hedged piece's bytes count for both of its fetches). */
+  readonly bytesByMirror: Readonly<Record<string, number>>;
+  /** Mirrors dropped from the fill for not serving ranges. */
+  readonly dropped: readonly string[];
+}
+
+/** Bytes handed to the disk but not written yet above which a piece's fetch is paused. */
+const PIECE_WRITE_AHEAD = 1024 * 1024;
+/** A prefix is hashed and shown to followers at least this often. */
+const ADVANCE_STEP = 1024 * 1024;
+/** Smoothing of each mirror's measured rate (bytes/s): the weight of the newest piece. */
+const EWMA_NEW = 0.5;
+/** A hedge is worth starting only for more than this many bytes left. */
+const MIN_HEDGE_BYTES = 256 * 1024;
+
+/** Fetches the blob of `route` into `target` (a fill), in pieces when it is big; the result of the whole. */
+export function parallelFetch(
+  route: ProxiedRoute,
+  headers: Record<string, string>,
+  target: PieceTarget & Sink,
+  deps: ParallelFetchDeps,
+  settings: ParallelSettings,
+  signal: FetchSignal,
+  onDone: (stats: PieceStats) => void = () => undefined,
+): Promise<FetchResult> {
+  return new ParallelFill(route, headers, target, deps, settings, signal, onDone).run();
+}
+
+interface Mirror {
+  readonly upstream: AttemptableUpstream;
+  /** Measured bytes/s (EWMA); seeded from the weight, so only the order matters until measured. */
+  rate: number;
+  inFlight: number;
+  dropped: boolean;
+  /** Bytes it delivered into the spool (a hedged piece's bytes count for both its fetches). */
+  bytes: number;
+  delivered(bytes: number): void;
+}
+
+interface Piece {
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+  /** Every byte is in the spool, and no fetch writes into it any more. */
+  done: boolean;
+  /** One of its fetches finished: the others are being stopped. */
+  won: boolean;
+  /** Bytes of the piece in the spool, from `start` on (the first fetch's). */
+  received: number;
+  readonly fetches: PieceFetch[];
+}
+
+interface PieceFetch {
+  readonly mirror: Mirror | undefined;
+  readonly abort: StartersAbort;
+  readonly sink: PieceSink;
+  readonly from: number;
+  readonly startedAt: number;
+}
+
+class ParallelFill {
+  readonly #mirrors = new Map<string, Mirror>();
+  readonly #pieces: Piece[] = [];
+  #queue: Piece[] = [];
+  #size = 0;
+  #advanced = 0;
+  #advancing: Promise<void> = Promise.resolve();
+  #hedged = 0;
+  readonly #failovers: FailoverRecord[] = [];
+  #attempts = 0;
+  #failure: FetchResult | undefined;
+  #settle: (() => void) | undefined;
+  #probeMirror: Mirror | undefined;
+
+  constructor(
+    private readonly route: ProxiedRoute,
+    private readonly headers: Record<string, string>,
+    private readonly target: PieceTarget & Sink,
+    private readonly deps: ParallelFetchDeps,
+    private readonly settings: ParallelSettings,
+    private readonly signal: FetchSignal,
+    private readonly onDone: (stats: PieceStats) => void,
+  ) {
+    for (const { upstream, weight } of deps.group.eligible()) {
+      const mirror: Mirror = { upstream, rate: weight, inFlight: 0, dropped: false, bytes: 0, delivered: (bytes) => (mirror.bytes += bytes) };
+      this.#mirrors.set(upstream.name, mirror);
+    }
+  }
+
+  async run(): Promise<FetchResult> {
+    const startedAt = Date.now();
+    const probe = new ProbeSink(this.target, this.settings.pieceSize, (size, sink) => this.#sized(size, sink, startedAt));
+    const first = this.deps.group.pick(new Set());
+    const probeMirror = first === undefined ? undefined : this.#mirrors.get(first.name);
+    this.#probeMirror = probeMirror;
+    if (probeMirror !== undefined) probeMirror.inFlight++;
+    const choice = this.#choice(probeMirror, probe);
+    probe.delivered = (bytes) => choice.current()?.delivered(bytes);
+    const result = await fetchFromUpstreams(
+      { method: 'GET', route: this.route, headers: { ...this.headers, range: rangeHeader(0, this.settings.pieceSize - 1) }, resumable: true },
+      probe,
+      choice.deps,
+      this.signal,
+    );
+    if (probe.mode !== 'pieces') return result; // single stream (a 200), or nothing came
+    if (probeMirror !== undefined) probeMirror.inFlight--;
+    this.#record(result);
+    const head = this.#pieces[0]!;
+    await this.#pieceSettled(head, head.fetches[0]!, result);
+    return this.#finish();
+  }
+
+  /** The probe learned the size: plan the pieces and start them. Returns how the probe's bytes count. */
+  #sized(size: number, sink: PieceSink, startedAt: number): void {
+    this.#size = size;
+    const { pieceSize, minSize } = this.settings;
+    const probeEnd = Math.min(pieceSize, size) - 1;
+    const head: Piece = { start: 0, end: probeEnd, done: false, won: false, received: 0, fetches: [] };
+    head.fetches.push({ mirror: this.#probeMirror, abort: new StartersAbort(), sink, from: 0, startedAt });
+    const delivered = sink.progress;
+    sink.progress = (bytes) => {
+      delivered(bytes);
+      head.received += bytes;
+      this.#advance(false);
+    };
+    this.#pieces.push(head);
+    if (size <= minSize) {
+      // Small enough for one mirror: the rest comes from the probe's, in one piece.
+      if (probeEnd + 1 < size) this.#queue.push(this.#newPiece(probeEnd + 1, size - 1));
+      if (this.#probeMirror !== undefined) for (const mirror of this.#mirrors.values()) if (mirror !== this.#probeMirror) mirror.dropped = true;
+    } else {
+      for (let start = probeEnd + 1; start < size; start += pieceSize) this.#queue.push(this.#newPiece(start, Math.min(start + pieceSize, size) - 1));
+    }
+    this.#dispatch();
+  }
+
+  #newPiece(start: number, end: number): Piece {
+    const piece: Piece = { start, end, done: false, won: false, received: 0, fetches: [] };
+    this.#pieces.push(piece);
+    return piece;
+  }
+
+  /** Waits until every piece is in, then hashes the rest and checks the digest. */
+  async #finish(): Promise<FetchResult> {
+    while (this.#failure === undefined && !this.#pieces.every((piece) => piece.done)) {
+      await new Promise<void>((resolve) => (this.#settle = resolve));
+    }
+    if (this.#failure !== undefined) return this.#failure;
+    try {
+      this.#advance(true);
+      await this.#advancing;
+      this.target.endPieces();
+    } catch (err) {
+      for (const mirror of this.#mirrors.values()) if (mirror.bytes > 0) this.deps.metrics.failover(this.deps.group.registry, mirror.upstream.name, 'digest');
+      return {
+        kind: 'broken',
+        upstream: this.#probeMirror?.upstream.name ?? 'none',
+        bytes: this.#size,
+        error: err as Error,
+        attempts: this.#attempts,
+        failovers: this.#failovers,
+      };
+    }
+    this.onDone(this.#stats());
+    return {
+      kind: 'relayed',
+      upstream: this.#probeMirror?.upstream.name ?? 'none',
+      status: 200,
+      bytes: this.#size,
+      attempts: this.#attempts,
+      failovers: this.#failovers,
+    };
+  }
+
+  #stats(): PieceStats {
+    const bytesByMirror: Record<string, number> = {};
+    for (const [name, mirror] of this.#mirrors) bytesByMirror[name] = mirror.bytes;
+    const dropped = [...this.#mirrors.values()].filter((m) => m.dropped && m.bytes === 0).map((m) => m.upstream.name);
+    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, bytesByMirror, dropped };
+  }
+
+  /** Hands out pieces to mirrors with a free slot, fastest first; hedges the tail when none is left. */
+  #dispatch(): void {
+    if (this.#failure !== undefined || this.signal.aborted) return;
+    const usable = [...this.#mirrors.values()].filter((m) => !m.dropped).sort((a, b) => b.rate - a.rate);
+    for (const mirror of usable) {
+      while (mirror.inFlight < this.settings.perMirror && this.#queue.length > 0) this.#startPiece(this.#queue.shift()!, mirror);
+    }
+    if (this.#queue.length > 0) return;
+    for (const mirror of usable) if (mirror.inFlight === 0) this.#hedge(mirror);
+  }
+
+  /** Gives `idle` the rest of the piece that would take longest where it is, if `idle` would finish it sooner. */
+  #hedge(idle: Mirror): void {
+    let worst: { piece: Piece; seconds: number } | undefined;
+    for (const piece of this.#pieces) {
+      if (piece.won || piece.fetches.length !== 1) continue;
+      const left = piece.end + 1 - (piece.start + piece.received);
+      const owner = piece.fetches[0]!.mirror;
+      if (owner === undefined || owner === idle || left < MIN_HEDGE_BYTES) continue;
+      const seconds = left / owner.rate;
+      if (seconds > left / idle.rate && (worst === undefined || seconds > worst.seconds)) worst = { piece, seconds };
+    }
+    if (worst === undefined) return;
+    this.#hedged++;
+    this.#startPiece(worst.piece, idle, worst.piece.start + worst.piece.received);
+  }
+
+  /** Fetches `piece` from `from` on, `mirror` first (other mirrors if it fails). */
+  #startPiece(piece: Piece, mirror: Mirror, from = piece.start): void {
+    const abort = new StartersAbort();
+    const primary = piece.fetches.length === 0;
+    const sink = new PieceSink(this.target, from);
+    const checked = continuationSink(sink, from, piece.end);
+    const choice = this.#choice(mirror, checked);
+    // Only the first fetch's bytes move the frontier: a hedge starts further in.
+    sink.progress = (bytes) => {
+      choice.current()?.delivered(bytes);
+      if (!primary) return;
+      piece.received += bytes;
+      this.#advance(false);
+    };
+    const fetch: PieceFetch = { mirror, abort, sink, from, startedAt: Date.now() };
+    piece.fetches.push(fetch);
+    mirror.inFlight++;
+    const stopOnAbort = (): void => abort.abort();
+    this.signal.addEventListener('abort', stopOnAbort);
+    void fetchFromUpstreams(
+      { method: 'GET', route: this.route, headers: { ...this.headers, range: rangeHeader(from, piece.end) }, resumable: true },
+      checked,
+      choice.deps,
+      abort,
+    ).then(async (result) => {
+      this.signal.removeEventListener('abort', stopOnAbort);
+      mirror.inFlight--;
+      this.#record(result);
+      await this.#pieceSettled(piece, fetch, result);
+      this.#dispatch();
+    });
+  }
+
+  /**
+   * One fetch of `piece` ended. The first to relay its whole range wins: the others are stopped,
+   * and the piece is done only once every fetch's writes are in (a loser's late write must not
+   * land on bytes already hashed).
+   */
+  async #pieceSettled(piece: Piece, fetch: PieceFetch, result: FetchResult): Promise<void> {
+    if (piece.won) return; // the other fetch of a hedged piece won
+    if (result.kind !== 'relayed') {
+      if (!piece.fetches.some((other) => other !== fetch && !other.abort.aborted)) this.#fail(result);
+      return;
+    }
+    piece.won = true;
+    for (const other of piece.fetches) {
+      other.abort.abort();
+      other.sink.close();
+    }
+    await Promise.all(piece.fetches.map((other) => other.sink.flushed()));
+    piece.done = true;
+    piece.received = piece.end + 1 - piece.start;
+    // The rate of the mirror that finished it (after a failover, not always the one it was given to).
+    const finisher = this.#mirrors.get(result.upstream);
+    if (finisher !== undefined) {
+      const seconds = Math.max((Date.now() - fetch.startedAt) / 1000, 0.001);
+      finisher.rate = finisher.rate * (1 - EWMA_NEW) + ((piece.end + 1 - fetch.from) / seconds) * EWMA_NEW;
+    }
+    this.#advance(true);
+    this.#settle?.();
+  }
+
+  /** Hashes the contiguous prefix and shows it to followers (at least every ADVANCE_STEP, and when a piece completes). */
+  #advance(force: boolean): void {
+    let frontier = 0;
+    for (const piece of this.#pieces) {
+      if (!piece.done) {
+        frontier = piece.start + piece.received;
+        break;
+      }
+      frontier = piece.end + 1;
+    }
+    if (frontier <= this.#advanced || (!force && frontier - this.#advanced < ADVANCE_STEP)) return;
+    this.#advanced = frontier;
+    this.#advancing = this.#advancing.then(() => this.target.contiguous(frontier));
+    this.#advancing.catch((err: unknown) =>
+      this.#fail({ kind: 'broken', upstream: 'cache', bytes: this.#advanced, error: err as Error, attempts: this.#attempts, failovers: this.#failovers }),
+    );
+  }
+
+  #fail(result: FetchResult): FetchResult {
+    this.#failure ??= result;
+    for (const piece of this.#pieces) for (const fetch of piece.fetches) fetch.abort.abort();
+    this.#settle?.();
+    return this.#failure;
+  }
+
+  #record(result: FetchResult): void {
+    this.#attempts += result.attempts;
+    this.#failovers.push(...result.failovers);
+  }
+
+  /**
+   * `first` first, then whatever the balancer offers; `current` is the mirror answering now. A
+   * mirror whose answer to a Range is refused is dropped from the fill.
+   */
+  #choice(first: Mirror | undefined, sink: Sink): { readonly deps: FetchDeps; current(): Mirror | undefined } {
+    const group = this.deps.group;
+    const mirrors = this.#mirrors;
+    const choice: UpstreamChoice = {
+      registry: group.registry,
+      pick(tried) {
+        const next = first !== undefined && !tried.has(first.upstream.name) ? first.upstream : group.pick(tried);
+        picked = next === undefined ? undefined : mirrors.get(next.name);
+        return next;
+      },
+    };
+    let picked: Mirror | undefined;
+    const start = sink.start.bind(sink);
+    sink.start = (status, headers) => {
+      try {
+        start(status, headers);
+      } catch (err) {
+        if (picked !== undefined && status !== 206) picked.dropped = true;
+        throw err;
+      }
+    };
+    return { deps: { ...this.deps, group: choice }, current: () => picked };
+  }
+}
+
+/**
+ * The first piece's sink: a 206 names the blob's size and turns the fill into pieces; a 200 (a
+ * mirror that ignores ranges) passes the whole blob through to the fill as a single stream.
+ */
+class ProbeSink implements Sink {
+  mode: 'waiting' | 'pieces' | 'single' = 'waiting';
+  /** Told of the bytes the probe's piece put in the spool. */
+  delivered: (bytes: number) => void = () => undefined;
+  #piece: PieceSink | undefined;
+
+  constructor(
+    private readonly target: PieceTarget & Sink,
+    private readonly pieceSize: number,
+    private readonly sized: (size: number, sink: PieceSink) => void,
+  ) {}
+
+  start(status: number, headers: ResponseHeaders): void {
+    if (this.mode !== 'waiting') return; // a resumed probe: same piece, same sink
+    const range = /^bytes 0-(\d+)\/(\d+)$/.exec(headerValue(headers, 'content-range') ?? '');
+    const size = range === null ? NaN : Number(range[2]);
+    if (status === 206 && Number.isSafeInteger(size) && size > 0 && Number(range![1]) === Math.min(this.pieceSize, size) - 1) {
+      if (!this.target.startPieces(size)) throw new Error('the fill refused the blob');
+      this.mode = 'pieces';
+      this.#piece = new PieceSink(this.target, 0);
+      this.#piece.progress = (bytes) => this.delivered(bytes);
+      this.sized(size, this.#piece);
+      return;
+    }
+    if (status === 206) throw new Error(`a Range for the first piece was answered with ${headerValue(headers, 'content-range') ?? 'no Content-Range'}`);
+    this.mode = 'single';
+    this.target.start(status, headers);
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#piece?.write(chunk) ?? this.target.write(chunk);
+  }
+
+  onceDrain(resume: () => void): void {
+    if (this.#piece !== undefined) this.#piece.onceDrain(resume);
+    else this.target.onceDrain(resume);
+  }
+
+  end(): void {
+    if (this.mode === 'single') this.target.end();
+  }
+}
+
+/**
+ * Writes one fetch's body at its offsets, in order and paced by the disk; `progress` is told of
+ * bytes in the spool (in order, so they extend the piece's prefix).
+ */
+class PieceSink implements Sink {
+  progress: (bytes: number) => void = () => undefined;
+  #handed = 0;
+  #pending = 0;
+  #closed = false;
+  #drain: (() => void) | undefined;
+  /** The writes, one after the other. */
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly target: PieceTarget,
+    private readonly from: number,
+  ) {}
+
+  start(): void {}
+
+  /** No more writes: its fetch lost the race for the piece (or was stopped). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Resolves once every write handed over is in the spool (or failed). */
+  flushed(): Promise<void> {
+    return this.#tail;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.#closed) return true;
+    const position = this.from + this.#handed;
+    this.#handed += chunk.length;
+    this.#pending += chunk.length;
+    const written = this.#tail.then(() => this.target.writeAt(position, chunk));
+    this.#tail = written.catch(() => undefined);
+    written.then(
+      () => {
+        this.#pending -= chunk.length;
+        this.progress(chunk.length);
+        if (this.#drain !== undefined && this.#pending < PIECE_WRITE_AHEAD / 2) {
+          const drain = this.#drain;
+          this.#drain = undefined;
+          drain();
+        }
+      },
+      () => undefined, // the fill failed: it aborts every fetch
+    );
+    return this.#pending < PIECE_WRITE_AHEAD;
+  }
+
+  onceDrain(resume: () => void): void {
+    this.#drain = resume;
+  }
+
+  end(): void {}
+}

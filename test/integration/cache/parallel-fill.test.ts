@@ -1,0 +1,117 @@
+/**
+ * A big blob filled from several mirrors at once (cache.parallel): pieces by Range from every
+ * mirror, split by their speed; a mirror without Range support dropped from the fill; a mirror
+ * dying mid-piece replaced; a corrupt piece never committed nor completed; a slow mirror's tail
+ * hedged to a faster one. Readers get correct bytes throughout.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import t, { type Test } from 'tap';
+import { eventually } from '../../helpers/cli-process.js';
+import { startGateway, upstreamsYaml, type TestGateway } from '../helpers/gateway.js';
+import { startRangeMirror, type RangeMirror, type RangeMirrorOptions } from '../helpers/range-mirror.js';
+
+const MiB = 1024 * 1024;
+const BLOB = randomBytes(48 * MiB);
+const DIGEST = `sha256:${createHash('sha256').update(BLOB).digest('hex')}`;
+const CACHE = 'cache: { dir: cache, parallel: { minSize: 16MiB, pieceSize: 4MiB, perMirror: 2 } }\n';
+
+interface Pull {
+  readonly status: number;
+  readonly xCache: string | null;
+  readonly body: Buffer;
+  readonly complete: boolean;
+}
+
+async function pull(url: string): Promise<Pull> {
+  const response = await fetch(url);
+  try {
+    return { status: response.status, xCache: response.headers.get('x-cache'), body: Buffer.from(await response.arrayBuffer()), complete: true };
+  } catch {
+    return { status: response.status, xCache: response.headers.get('x-cache'), body: Buffer.alloc(0), complete: false };
+  }
+}
+
+async function setup(
+  t: Test,
+  mirrors: readonly (RangeMirrorOptions & { weight: number })[],
+): Promise<{ gw: TestGateway; mirrors: RangeMirror[]; url: string }> {
+  const started = await Promise.all(mirrors.map((options) => startRangeMirror(BLOB, DIGEST, options)));
+  t.teardown(() => Promise.all(started.map((mirror) => mirror.close())));
+  const gw = await startGateway(upstreamsYaml(started.map((mirror, i) => [`m${i}`, mirror.url, mirrors[i]!.weight])) + CACHE);
+  t.teardown(() => gw.close());
+  return { gw, mirrors: started, url: `${gw.url}/v2/library/x/blobs/${DIGEST}` };
+}
+
+const fillLine = (gw: TestGateway): Record<string, unknown> | undefined => gw.logs().find((line) => line['event'] === 'fill');
+
+t.test('three mirrors at 24/16/8 MiB/s share one fill by their speed; two readers get the whole blob', { timeout: 60_000 }, async (t) => {
+  const { gw, mirrors, url } = await setup(t, [
+    { rate: 24 * MiB, weight: 3 },
+    { rate: 16 * MiB, weight: 2 },
+    { rate: 8 * MiB, weight: 1 },
+  ]);
+  const [a, b] = await Promise.all([pull(url), pull(url)]);
+  for (const p of [a!, b!]) t.ok(p.status === 200 && p.complete && p.body.equals(BLOB), 'the whole blob');
+  t.same([a!.xCache, b!.xCache].sort(), ['JOINED', 'MISS']);
+  const sent = mirrors.map((mirror) => mirror.sent());
+  t.ok(
+    mirrors.every((mirror) => mirror.ranges().length > 0 && mirror.ranges().every((range) => range.startsWith('bytes='))),
+    `every mirror got Range GETs: ${mirrors.map((m) => m.ranges().length).join('/')}`,
+  );
+  t.ok(sent[0]! > sent[2]!, `the fastest mirror sent more than the slowest (${sent.map((n) => (n / MiB).toFixed(1)).join(' / ')} MiB)`);
+  t.ok(sent.reduce((x, y) => x + y, 0) < BLOB.length * 1.5, 'hedging cost at most half a blob more');
+  const line = fillLine(gw);
+  t.equal(line?.['size'], BLOB.length);
+  t.equal(line?.['pieces'], 12);
+  const delivered = await gw.metric('mirrorgate_cache_piece_bytes_total');
+  t.ok(delivered >= BLOB.length && delivered <= sent.reduce((x, y) => x + y, 0), `the mirrors' bytes, duplicates of hedged pieces included (${delivered})`);
+  const again = await pull(url);
+  t.equal(again.xCache, 'HIT');
+  t.ok(again.body.equals(BLOB));
+});
+
+t.test('a mirror that ignores Range is dropped from the fill after its first answer', { timeout: 60_000 }, async (t) => {
+  const { gw, mirrors, url } = await setup(t, [
+    { rate: 32 * MiB, weight: 3 },
+    { rate: 32 * MiB, weight: 1, noRange: true },
+  ]);
+  const p = await pull(url);
+  t.ok(p.complete && p.body.equals(BLOB), 'the whole blob');
+  t.ok(mirrors[1]!.ranges().length <= 2, `asked for its first pieces (perMirror: 2), then no more: ${mirrors[1]!.ranges().length}`);
+  t.same(fillLine(gw)?.['dropped'], ['m1']);
+  t.ok((await gw.metric('mirrorgate_failovers_total', { upstream: 'm1' })) >= 1, 'its refused answer counts as a failover');
+});
+
+t.test('a mirror that resets mid-piece: its pieces continue at the others', { timeout: 60_000 }, async (t) => {
+  const { url, mirrors } = await setup(t, [
+    { rate: 32 * MiB, weight: 1 },
+    { rate: 32 * MiB, weight: 1, resetAfter: MiB },
+  ]);
+  const p = await pull(url);
+  t.ok(p.complete && p.body.equals(BLOB), 'the whole blob');
+  t.ok(mirrors[1]!.ranges().length >= 1, 'the resetting mirror was asked');
+});
+
+t.test('a corrupt piece: the fill fails, nothing is stored, no reader gets a complete wrong blob', { timeout: 60_000 }, async (t) => {
+  const { gw, url } = await setup(t, [
+    { rate: 32 * MiB, weight: 1 },
+    { rate: 32 * MiB, weight: 1, corruptAt: 30 * MiB + 5 },
+  ]);
+  const p = await pull(url);
+  t.notOk(p.complete && p.body.equals(BLOB) === false && p.body.length === BLOB.length, 'never a whole wrong blob');
+  t.notOk(p.complete, 'the reader is cut before its last byte');
+  t.equal(await gw.metric('mirrorgate_cache_blobs'), 0, 'nothing stored');
+  // Counted once the spool is gone, a moment after the reader was cut.
+  await eventually(async () => (await gw.metric('mirrorgate_cache_fills_total', { result: 'failed' })) === 1, 'the failed fill counted');
+  t.ok((await gw.metric('mirrorgate_failovers_total', { reason: 'digest' })) >= 1, 'the mismatch counts against the mirrors that served pieces');
+});
+
+t.test('the tail of a crawling mirror is hedged to a fast one', { timeout: 60_000 }, async (t) => {
+  const { gw, url } = await setup(t, [
+    { rate: 48 * MiB, weight: 1 },
+    { rate: 1 * MiB, weight: 1 },
+  ]);
+  const p = await pull(url);
+  t.ok(p.complete && p.body.equals(BLOB), 'the whole blob');
+  t.ok((await gw.metric('mirrorgate_cache_pieces_hedged_total')) >= 1, 'at least one piece hedged');
+});
