@@ -22,6 +22,8 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 export class ManifestMemory {
   readonly #lru: LRUCache<string, CachedManifest>;
+  /** Writes to disk still running (shutdown waits for them, so nothing writes into a closed cache). */
+  readonly #writing = new Set<Promise<void>>();
 
   constructor(
     maxBytes: number,
@@ -67,8 +69,17 @@ export class ManifestMemory {
     if (`sha256:${createHash('sha256').update(body).digest('hex')}` !== digest) return false;
     this.#lru.set(digest, { contentType, body });
     // On disk only what will read back as the same answer.
-    if (this.disk !== undefined && !this.disk.has(digest) && manifestMediaType(body) === contentType) void this.#persist(this.disk, digest, body);
+    if (this.disk !== undefined && !this.disk.has(digest) && manifestMediaType(body) === contentType) {
+      const writing = this.#persist(this.disk, digest, body);
+      this.#writing.add(writing);
+      void writing.finally(() => this.#writing.delete(writing));
+    }
     return true;
+  }
+
+  /** Resolves once the manifests being written to disk are written (or failed). */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.#writing]);
   }
 
   /** Best effort: a manifest that could not be written is still in memory, and upstream. */

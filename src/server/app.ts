@@ -80,6 +80,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       await closed;
       // Fills outlive their clients; a stopping gateway ends them rather than wait for the downloads.
       await gateway.cache?.blobs.close();
+      await gateway.cache?.manifests.flushed();
       await (outcome === 'timeout' ? gateway.destroy() : gateway.close());
     },
   };
