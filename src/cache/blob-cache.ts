@@ -70,10 +70,11 @@ export class BlobCache {
     return result;
   }
 
-  /** Fails every fill in flight (shutdown): their readers are cut, their spools removed. */
+  /** Fails every fill in flight (shutdown): their readers are cut, their spools removed; then the directory is released. */
   async close(): Promise<void> {
     const fills = await Promise.all([...this.#fills.values()].map((entry) => entry.starting.catch(() => undefined)));
     await Promise.all(fills.flatMap((fill) => (fill === undefined ? [] : [fill.fail(new Error('the gateway is shutting down'))])));
+    await this.store.close();
   }
 
   /** Starts the fill, registered before its first await so a concurrent request joins it. */

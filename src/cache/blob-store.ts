@@ -12,6 +12,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lockDir } from './dir-lock.js';
 
 export interface BlobStoreOptions {
   /** Bytes the blobs may take in all. */
@@ -49,6 +50,7 @@ export class BlobStore {
   readonly #index = new Map<string, Entry>();
   #bytes = 0;
   #tmpCounter = 0;
+  #unlock: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -58,11 +60,16 @@ export class BlobStore {
   /**
    * Opens (creating) the store under `dir`: empties `tmp/` and rebuilds the index from disk.
    * `inspect`: for the `cache` command beside a running gateway — `tmp/` is left alone (its
-   * files are that gateway's fills in progress).
+   * files are that gateway's fills in progress). Otherwise the directory's lock is taken
+   * (dir-lock.ts; a DirLockedError when another live process holds it) until `close()`.
    */
   static async open(dir: string, options: BlobStoreOptions, { inspect = false } = {}): Promise<BlobStore> {
     const store = new BlobStore(dir, options);
-    if (!inspect) await rm(store.#tmpDir, { recursive: true, force: true });
+    if (!inspect) {
+      await mkdir(dir, { recursive: true });
+      store.#unlock = await lockDir(dir);
+      await rm(store.#tmpDir, { recursive: true, force: true });
+    }
     await mkdir(store.#tmpDir, { recursive: true });
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     await store.#rebuild();
@@ -71,6 +78,13 @@ export class BlobStore {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Releases the directory's lock (the files stay). */
+  async close(): Promise<void> {
+    const unlock = this.#unlock;
+    this.#unlock = undefined;
+    await unlock?.();
   }
 
   get count(): number {

@@ -44,3 +44,6 @@ export const DEFAULT_WORKERS = 1;
 
 /** `cache:` given as a mapping: a directory beside the config file, 10 GiB, evict from 90 % down to 80 %, tags trusted for a minute. */
 export const DEFAULT_CACHE = { dir: 'data/cache', maxBytes: 10 * 1024 ** 3, highWatermark: 0.9, lowWatermark: 0.8, tagTtlMs: 60_000 } as const;
+
+/** `prefetch:`: every six hours, the first run half a minute after start (the gateway is up and has its config). */
+export const DEFAULT_PREFETCH = { everyMs: 6 * 3_600_000, delayMs: 30_000 } as const;

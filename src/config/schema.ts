@@ -64,6 +64,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'cache.highWatermark', default: '90%' },
   { path: 'cache.lowWatermark', default: '80%' },
   { path: 'cache.tags.ttl', default: '1m' },
+  // Needs `cache`. Platforms default to the host's (derived, so no single default here).
+  { path: 'prefetch.images', required: true },
+  { path: 'prefetch.platforms' },
+  { path: 'prefetch.every', default: '6h' },
+  { path: 'prefetch.delay', default: '30s' },
+  { path: 'prefetch.rate' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -106,3 +112,4 @@ export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');
 export const CACHE_KEYS = keysOf('cache');
 export const CACHE_TAG_KEYS = keysOf('cache.tags');
+export const PREFETCH_KEYS = keysOf('prefetch');
