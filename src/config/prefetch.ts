@@ -48,20 +48,21 @@ export function readPrefetch(ctx: Ctx, root: Section, served: readonly string[],
   const images = s.entries.has('images') ? listField(ctx, s, 'images', 'image references', image, []) : undefined;
   if (!s.entries.has('images')) ctx.report('prefetch.images', s.node, 'required key is missing');
   else if (images?.length === 0) ctx.report('prefetch.images', s.entries.get('images')!.value, 'must list at least one image');
-  const platforms = listField(ctx, s, 'platforms', 'platforms', fromString('a platform such as "linux/amd64"', parsePlatformText), [hostPlatform()]) ?? [];
-  if (platforms.length === 0)
+  const platforms = listField(ctx, s, 'platforms', 'platforms', fromString('a platform such as "linux/amd64"', parsePlatformText), [hostPlatform()]);
+  if (platforms?.length === 0)
     ctx.report('prefetch.platforms', s.entries.get('platforms')!.value, "must list at least one platform (leave it out for the host's)");
   const rate = field<number | undefined>(ctx, s, 'rate', fromString('a rate such as "50MiB/s"', parseRate), undefined);
   return {
     images: images ?? [],
-    platforms: dedupe(platforms),
+    platforms: dedupe(platforms ?? []),
     everyMs: field(ctx, s, 'every', duration('> 0'), DEFAULT_PREFETCH.everyMs) ?? DEFAULT_PREFETCH.everyMs,
     delayMs: field(ctx, s, 'delay', duration('>= 0'), DEFAULT_PREFETCH.delayMs) ?? DEFAULT_PREFETCH.delayMs,
     ...(rate === undefined ? {} : { bytesPerSecond: rate }),
   };
 }
 
+/** `[linux/amd64, linux/amd64]` is one platform. */
 function dedupe(platforms: readonly Platform[]): Platform[] {
-  const seen = new Set<string>();
-  return platforms.filter((p) => !seen.has(platformText(p)) && seen.add(platformText(p)) !== undefined);
+  const texts = platforms.map(platformText);
+  return platforms.filter((_, i) => texts.indexOf(texts[i]!) === i);
 }

@@ -46,6 +46,8 @@ function exercise(metrics: Metrics): void {
   metrics.cacheFill('committed', 1024);
   metrics.cacheEvicted(1, 1024);
   metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0 }));
+  metrics.prefetchImage('ok', 1024, 512);
+  metrics.prefetchRun('success', 1_700_000_000);
 }
 
 interface Family {
