@@ -108,7 +108,7 @@ export class PrefetchSchedule {
 export function logReport(logger: Logger, report: ImageReport): void {
   const { image, layers, fetchedBytes, cachedBytes, seconds, errors, missingPlatforms } = report;
   const fields = { event: 'prefetch', image, layers, fetchedBytes, cachedBytes, seconds: Number(seconds.toFixed(3)), errors, missingPlatforms };
-  const summary = `${layers} layers, ${(fetchedBytes / MiB).toFixed(1)} MiB fetched, ${(cachedBytes / MiB).toFixed(1)} MiB already cached, ${seconds.toFixed(1)} s`;
+  const summary = `${layers} layer${layers === 1 ? '' : 's'}, ${(fetchedBytes / MiB).toFixed(1)} MiB fetched, ${(cachedBytes / MiB).toFixed(1)} MiB already cached, ${seconds.toFixed(1)} s`;
   if (errors.length === 0) logger.info(fields, `prefetched ${image}: ${summary}`);
   else logger.warn(fields, `prefetch of ${image} failed: ${errors.join('; ')} (${summary})`);
 }

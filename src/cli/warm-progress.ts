@@ -22,7 +22,7 @@ const short = (digest: string): string => digest.slice(0, 19);
 export function imageLine(report: ImageReport): string {
   const { image, layers, fetchedBytes, cachedBytes, seconds, errors, missingPlatforms } = report;
   const missing = missingPlatforms.length === 0 ? '' : `, not in the index: ${missingPlatforms.join(', ')}`;
-  const summary = `${layers} layers, ${mib(fetchedBytes)} MiB fetched, ${mib(cachedBytes)} MiB already cached, ${seconds.toFixed(1)} s${missing}`;
+  const summary = `${layers} layer${layers === 1 ? '' : 's'}, ${mib(fetchedBytes)} MiB fetched, ${mib(cachedBytes)} MiB already cached, ${seconds.toFixed(1)} s${missing}`;
   return errors.length === 0 ? `${image}: warm (${summary})` : `${image}: FAILED: ${errors.join('; ')} (${summary})`;
 }
 
