@@ -118,6 +118,8 @@ async function warmAll(source: ImageSource, { images, platforms }: Wanted, signa
   );
   if (failed.length === 0 && reports.length === images.length) return 0;
   const names = failed.map((report) => report.image).join(', ');
-  process.stderr.write(`mirrorgate warm: ${failed.length} of ${images.length} images failed${names === '' ? ' (stopped)' : `: ${names}`}\n`);
+  const why =
+    failed.length === 0 ? `stopped after ${reports.length} of ${images.length} images` : `${failed.length} of ${images.length} images failed: ${names}`;
+  process.stderr.write(`mirrorgate warm: ${why}\n`);
   return 1;
 }
