@@ -57,8 +57,7 @@ class PacedSink implements Sink {
       else resume();
     };
     if (this.#waitMs === 0) return afterPace();
-    // unref: a paced download must not keep a process alive that is otherwise done.
-    this.#timer = setTimeout(afterPace, this.#waitMs).unref();
+    this.#timer = setTimeout(afterPace, this.#waitMs);
   }
 
   end(): void {
