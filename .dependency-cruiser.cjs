@@ -67,6 +67,7 @@ module.exports = {
     onlyFrom('pino-only-in-observability', 'Only src/observability/ imports pino.', under('observability'), '(pino|pino-[a-z0-9-]+)'),
     onlyFrom('prom-client-only-in-observability', 'Only src/observability/ imports prom-client.', under('observability'), 'prom-client'),
     onlyFrom('yaml-only-in-config', 'Only src/config/ parses YAML.', under('config'), 'yaml'),
+    onlyFrom('cli-progress-only-in-cli', 'Only the command line draws progress bars.', under('cli'), '(@types/)?cli-progress'),
 
     // Layer direction.
     layer('server-not-to-cli', 'server/ is started by the CLI, never the other way.', under('server'), CLI),

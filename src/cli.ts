@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
+import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
@@ -21,10 +22,13 @@ commands:
   serve   run the gateway
   check   validate a config file and print its upstream table
   cache   stats | ls | verify | gc | rm DIGEST on the config's cache directory
+  warm    [IMAGE...] pull images into the cache now (default: the config's prefetch.images)
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
+      --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
+      --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
   -h, --help          this text
   -v, --version       print the version
 `;
@@ -62,6 +66,19 @@ async function cache(file: string, args: readonly string[]): Promise<void> {
   const { out, code } = await runCacheCommand(config.cache, args);
   (code === EXIT_INVALID ? process.stderr : process.stdout).write(out);
   process.exitCode = code;
+}
+
+async function warm(file: string, images: string[], platforms: string[], gateway: string | undefined): Promise<void> {
+  const config = await loadOrExit(file);
+  // Logs (a breaker opening, say) go to stderr: stdout is the progress.
+  const logger = createLogger('warn', process.stderr);
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.exitCode = await runWarm(config, { images, platforms, gateway }, logger, abort.signal);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
 }
 
 async function serve(file: string, watch: boolean): Promise<void> {
@@ -135,6 +152,8 @@ async function main(argv: string[]): Promise<void> {
       options: {
         config: { type: 'string', short: 'c' },
         'no-watch': { type: 'boolean' },
+        platform: { type: 'string', multiple: true },
+        gateway: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -151,6 +170,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'check') return check(file);
   if (command === 'cache') return cache(file, positionals.slice(1));
   if (command === 'serve') return serve(file, !values['no-watch']);
+  if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);
 }

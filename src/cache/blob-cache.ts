@@ -123,11 +123,12 @@ export class BlobCache {
     return result;
   }
 
-  /** Fails every fill in flight (shutdown): their readers are cut, their spools removed. */
+  /** Fails every fill in flight (shutdown): their readers are cut, their spools removed; then the directory is released. */
   async close(): Promise<void> {
     const fills = await Promise.all([...this.#fills.values()].map((entry) => entry.starting.catch(() => undefined)));
     const own = fills.filter((fill): fill is BlobFill => fill instanceof BlobFill);
     await Promise.all(own.map((fill) => fill.fail(new Error('the gateway is shutting down'))));
+    await this.store.close();
   }
 
   /**

@@ -12,6 +12,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, statfs, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lockDir } from './dir-lock.js';
 
 export interface BlobStoreOptions {
   /** Bytes the blobs may take in all. */
@@ -51,6 +52,7 @@ export class BlobStore {
   readonly #index = new Map<string, Entry>();
   #bytes = 0;
   #tmpCounter = 0;
+  #unlock: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -59,13 +61,18 @@ export class BlobStore {
 
   /**
    * Opens (creating) the store under `dir`: empties `tmp/` and rebuilds the index from disk.
-   * `keepTmp`: `tmp/` is left alone because its files are fills in progress — of a running
-   * gateway (the `cache` command beside it) or of the other workers (whose primary emptied it
-   * before they started).
+   * `shared`: `tmp/` is left alone and no lock is taken, because another process owns the
+   * directory: a running gateway (for the `cache` command beside it) or the cluster's primary
+   * (for its workers; it emptied `tmp/` and holds the lock). Otherwise the directory's lock is
+   * taken (dir-lock.ts; a DirLockedError when another live process holds it) until `close()`.
    */
-  static async open(dir: string, options: BlobStoreOptions, { keepTmp = false } = {}): Promise<BlobStore> {
+  static async open(dir: string, options: BlobStoreOptions, { shared = false } = {}): Promise<BlobStore> {
     const store = new BlobStore(dir, options);
-    if (!keepTmp) await emptyTmp(dir);
+    if (!shared) {
+      await mkdir(dir, { recursive: true });
+      store.#unlock = await lockDir(dir);
+      await emptyTmp(dir);
+    }
     await mkdir(store.#tmpDir, { recursive: true });
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     await store.#rebuild();
@@ -74,6 +81,13 @@ export class BlobStore {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Releases the directory's lock (the files stay). */
+  async close(): Promise<void> {
+    const unlock = this.#unlock;
+    this.#unlock = undefined;
+    await unlock?.();
   }
 
   get count(): number {

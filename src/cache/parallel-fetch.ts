@@ -5,9 +5,10 @@
  * offsets into the fill's spool. Followers read the contiguous prefix as it grows; the sha256
  * runs over that prefix, so the commit still waits for a whole-blob digest match.
  *
- * - The first piece doubles as the size probe: a `Range: bytes=0-…` to the mirror the balancer
- *   picks. A 206 names the total; a 200 means that mirror ignores ranges, and the fill goes on
- *   single-stream from it. A blob no bigger than `minSize` is finished by the same mirror.
+ * - The first piece doubles as the size probe: a `Range: bytes=0-<minSize - 1>` to the mirror the
+ *   balancer picks. So a blob no bigger than `minSize` is one request, as without pieces. A 206
+ *   names the total; a 200 means that mirror ignores ranges, and the fill goes on single-stream
+ *   from it. The rest of a bigger blob is cut into `pieceSize` pieces.
  * - Pieces go out in order to whichever mirror has a free slot (`perMirror` in flight each), so
  *   a faster mirror, freeing its slots sooner, takes a share of pieces in proportion to its
  *   speed. Each piece's fetch fails over and resumes at other mirrors like any fetch.
@@ -139,7 +140,7 @@ class ParallelFill {
 
   async run(): Promise<FetchResult> {
     const startedAt = Date.now();
-    const probe = new ProbeSink(this.target, this.settings.pieceSize, (size, sink) => this.#sized(size, sink, startedAt));
+    const probe = new ProbeSink(this.target, this.settings.minSize, (size, sink) => this.#sized(size, sink, startedAt));
     const first = this.deps.group.pick(new Set());
     const probeMirror = first === undefined ? undefined : this.#mirrors.get(first.name);
     this.#probeMirror = probeMirror;
@@ -147,7 +148,7 @@ class ParallelFill {
     const choice = this.#choice(probeMirror, probe);
     probe.delivered = (bytes) => choice.current()?.delivered(bytes);
     const result = await fetchFromUpstreams(
-      { method: 'GET', route: this.route, headers: { ...this.headers, range: rangeHeader(0, this.settings.pieceSize - 1) }, resumable: true },
+      { method: 'GET', route: this.route, headers: { ...this.headers, range: rangeHeader(0, this.settings.minSize - 1) }, resumable: true },
       probe,
       choice.deps,
       this.signal,
@@ -164,7 +165,7 @@ class ParallelFill {
   #sized(size: number, sink: PieceSink, startedAt: number): void {
     this.#size = size;
     const { pieceSize, minSize } = this.settings;
-    const probeEnd = Math.min(pieceSize, size) - 1;
+    const probeEnd = Math.min(minSize, size) - 1;
     const head: Piece = { start: 0, end: probeEnd, done: false, won: false, received: 0, fetches: [] };
     head.fetches.push({ mirror: this.#probeMirror, abort: new StartersAbort(), sink, from: 0, startedAt });
     const delivered = sink.progress;
@@ -174,13 +175,7 @@ class ParallelFill {
       this.#advance(false);
     };
     this.#pieces.push(head);
-    if (size <= minSize) {
-      // Small enough for one mirror: the rest comes from the probe's, in one piece.
-      if (probeEnd + 1 < size) this.#queue.push(this.#newPiece(probeEnd + 1, size - 1));
-      if (this.#probeMirror !== undefined) for (const mirror of this.#mirrors.values()) if (mirror !== this.#probeMirror) mirror.dropped = true;
-    } else {
-      for (let start = probeEnd + 1; start < size; start += pieceSize) this.#queue.push(this.#newPiece(start, Math.min(start + pieceSize, size) - 1));
-    }
+    for (let start = probeEnd + 1; start < size; start += pieceSize) this.#queue.push(this.#newPiece(start, Math.min(start + pieceSize, size) - 1));
     this.#dispatch();
   }
 
@@ -389,7 +384,8 @@ class ProbeSink implements Sink {
 
   constructor(
     private readonly target: PieceTarget & Sink,
-    private readonly pieceSize: number,
+    /** The probe's range is bytes 0..probeSize-1. */
+    private readonly probeSize: number,
     private readonly sized: (size: number, sink: PieceSink) => void,
   ) {}
 
@@ -397,7 +393,7 @@ class ProbeSink implements Sink {
     if (this.mode !== 'waiting') return; // a resumed probe: same piece, same sink
     const range = /^bytes 0-(\d+)\/(\d+)$/.exec(headerValue(headers, 'content-range') ?? '');
     const size = range === null ? NaN : Number(range[2]);
-    if (status === 206 && Number.isSafeInteger(size) && size > 0 && Number(range![1]) === Math.min(this.pieceSize, size) - 1) {
+    if (status === 206 && Number.isSafeInteger(size) && size > 0 && Number(range![1]) === Math.min(this.probeSize, size) - 1) {
       if (!this.target.startPieces(size)) throw new Error('the fill refused the blob');
       this.mode = 'pieces';
       this.#piece = new PieceSink(this.target, 0);

@@ -31,7 +31,7 @@ const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
 
 export async function runCacheCommand(settings: CacheConfig, args: readonly string[]): Promise<CacheCommandResult> {
   const [sub, ...rest] = args;
-  const store = await BlobStore.open(settings.dir, settings, { keepTmp: true });
+  const store = await BlobStore.open(settings.dir, settings, { shared: true });
   switch (sub) {
     case 'stats':
       return { out: await stats(store, settings), code: 0 };

@@ -52,3 +52,6 @@ export const DEFAULT_CACHE = {
   tagTtlMs: 60_000,
   notFoundTtlMs: 15_000,
 } as const;
+
+/** `prefetch:`: every six hours, the first run half a minute after start (the gateway is up and has its config). */
+export const DEFAULT_PREFETCH = { everyMs: 6 * 3_600_000, delayMs: 30_000 } as const;

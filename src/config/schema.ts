@@ -80,6 +80,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'cache.parallel.minSize', default: '32MiB' },
   { path: 'cache.parallel.pieceSize', default: '8MiB' },
   { path: 'cache.parallel.perMirror', default: '2' },
+  // Needs `cache`. Platforms default to the host's (derived, so no single default here).
+  { path: 'prefetch.images', required: true },
+  { path: 'prefetch.platforms' },
+  { path: 'prefetch.every', default: '6h' },
+  { path: 'prefetch.delay', default: '30s' },
+  { path: 'prefetch.rate' },
   { path: 'workers', default: '1' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
@@ -125,3 +131,4 @@ export const CACHE_TAG_KEYS = keysOf('cache.tags');
 export const CACHE_TAG_RULE_KEYS = keysOf('cache.tags.rules[]');
 export const AUTHORITY_KEYS = Object.freeze(UPSTREAM_KEYS.filter((key) => !BALANCER_ONLY.includes(key)));
 export const CACHE_PARALLEL_KEYS = keysOf('cache.parallel');
+export const PREFETCH_KEYS = keysOf('prefetch');

@@ -3,6 +3,9 @@
  * Durations are already converted to milliseconds; every optional key has its default filled in.
  * Produced only by `parseConfig()` / `loadConfigFile()` in this folder.
  */
+import type { Platform } from '../registry/platforms.js';
+
+export type { Platform };
 
 export interface ListenAddress {
   readonly host: string;
@@ -140,6 +143,30 @@ export interface ParallelFillConfig {
   readonly perMirror: number;
 }
 
+/** One image `prefetch:` warms, resolved to the registry that serves it. */
+export interface PrefetchImage {
+  /** A registry the config serves ("docker.io", "ghcr.io"). */
+  readonly registry: string;
+  /** The repository as clients ask for it (`library/nginx` on Docker Hub). */
+  readonly name: string;
+  /** A tag, or a digest. */
+  readonly reference: string;
+  /** `registry/name:tag`, for logs and progress. */
+  readonly text: string;
+}
+
+/** `prefetch:`: images pulled into the cache on a schedule. */
+export interface PrefetchConfig {
+  readonly images: readonly PrefetchImage[];
+  /** Taken from an index; the host's by default. */
+  readonly platforms: readonly Platform[];
+  readonly everyMs: number;
+  /** From start to the first run. */
+  readonly delayMs: number;
+  /** Cap on the bytes per second the prefetch's fills fetch; undefined: no cap. */
+  readonly bytesPerSecond?: number;
+}
+
 export interface Config {
   /** The file this config was read from (for messages and reloads). */
   readonly source: string;
@@ -161,6 +188,8 @@ export interface Config {
   readonly verifyDigests: boolean;
   /** Undefined: no cache, every request is relayed. Changing it needs a restart. */
   readonly cache: CacheConfig | undefined;
+  /** Undefined: no prefetch. A reload applies a changed one. */
+  readonly prefetch: PrefetchConfig | undefined;
   /** Processes serving the listener (node:cluster); 1 = no cluster. Changing it needs a restart. */
   readonly workers: number;
   readonly log: { readonly level: LogLevel };

@@ -19,6 +19,7 @@ import {
 } from './defaults.js';
 import { LISTEN_EXPECTED, parseListen } from './listen.js';
 import { readRedirects } from './redirects.js';
+import { readPrefetch } from './prefetch.js';
 import { optionalAuthority, readRegistries } from './registries.js';
 import { BREAKER_KEYS, FAILOVER_KEYS, LOG_KEYS, REDIRECT_KEYS, ROOT_KEYS, SHUTDOWN_KEYS } from './schema.js';
 import { field, readSection, subSection } from './section.js';
@@ -57,6 +58,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   const failover = subSection(ctx, s, 'failover', FAILOVER_KEYS);
   const log = subSection(ctx, s, 'log', LOG_KEYS);
   const shutdown = subSection(ctx, s, 'shutdown', SHUTDOWN_KEYS);
+  const served = [DEFAULT_REGISTRY, ...registries.map((registry) => registry.name)];
   return {
     source,
     listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
@@ -71,6 +73,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
     workers: field(ctx, s, 'workers', integer(1), DEFAULT_WORKERS) ?? DEFAULT_WORKERS,
     verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,
     cache,
+    prefetch: readPrefetch(ctx, s, served, cache !== undefined),
     log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
     shutdown: {
       drainTimeoutMs: field(ctx, shutdown, 'drainTimeout', duration('>= 0'), DEFAULT_DRAIN_TIMEOUT_MS) ?? 0,

@@ -49,6 +49,10 @@ export interface Metrics {
   tagResolution(registry: string, result: 'resolved' | 'not_found' | 'failed'): void;
   /** Read at each scrape: what the cache holds and is doing. */
   watchCache(state: () => CacheState): void;
+  /** One image a prefetch warmed (`ok`) or not (`error`); bytes it fetched from upstreams and found already cached. */
+  prefetchImage(result: 'ok' | 'error', fetchedBytes: number, cachedBytes: number): void;
+  /** A prefetch run that ended: `success` when every image warmed; `endedAt` in Unix seconds. */
+  prefetchRun(result: 'success' | 'error', endedAt: number): void;
 }
 
 export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'negative' | 'bypass';
@@ -172,6 +176,32 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
   };
 }
 
+/** Prefetch: runs and images by result, bytes by where they came from, the last clean run; and its recording methods. */
+function prefetchFamilies(registry: client.Registry): Pick<Metrics, 'prefetchImage' | 'prefetchRun'> {
+  const counter = (name: string, help: string, labelNames: readonly string[]) => new client.Counter({ name, help, labelNames, registers: [registry] });
+  const prefetch = {
+    runs: counter('mirrorgate_prefetch_runs_total', 'Prefetch runs that ended, by result (success: every image warmed; error)', ['result']),
+    images: counter('mirrorgate_prefetch_images_total', 'Images a prefetch run warmed, by result (ok, error)', ['result']),
+    bytes: counter('mirrorgate_prefetch_bytes_total', 'Blob bytes of prefetched images, by source (upstream: fetched now; cache: already stored)', ['source']),
+    lastSuccess: new client.Gauge({
+      name: 'mirrorgate_prefetch_last_success_timestamp_seconds',
+      help: 'When the last prefetch run in which every image warmed ended (Unix seconds)',
+      registers: [registry],
+    }),
+  };
+  return {
+    prefetchImage: (result, fetchedBytes, cachedBytes) => {
+      prefetch.images.inc({ result });
+      prefetch.bytes.inc({ source: 'upstream' }, fetchedBytes);
+      prefetch.bytes.inc({ source: 'cache' }, cachedBytes);
+    },
+    prefetchRun: (result, endedAt) => {
+      prefetch.runs.inc({ result });
+      if (result === 'success') prefetch.lastSuccess.set(endedAt);
+    },
+  };
+}
+
 /** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
 export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const registry = new client.Registry();
@@ -229,5 +259,6 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     watchCache: (state) => {
       cacheState = state;
     },
+    ...prefetchFamilies(registry),
   };
 }

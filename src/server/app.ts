@@ -12,6 +12,8 @@ import { watchConfigFile } from './config-watcher.js';
 import { Gateway } from './gateway.js';
 import { createHandler } from './handler.js';
 import { openCache } from './open-cache.js';
+import { startPrefetch } from './prefetch.js';
+import type { PrefetchSchedule } from '../cache/prefetch-schedule.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -40,6 +42,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createHandler({ gateway, logger, metrics }));
   let watcher: { close(): void } | undefined;
   const inflight = countInflight(server);
+  let prefetch: PrefetchSchedule | undefined;
 
   // Garbage on a connection (skopeo's TLS ClientHello to a plain-HTTP port, port scanners) must
   // cost that connection only: answer 400 if the socket can still take it, and move on.
@@ -49,13 +52,14 @@ export function createApp(config: Config, deps: AppDeps): App {
     else socket.destroy();
   });
 
-  const reload = (): Promise<boolean> => reloadConfig(gateway, deps);
+  const reload = (): Promise<boolean> => reloadConfig(gateway, deps, (config) => prefetch?.apply(config.prefetch));
 
   return {
     server,
     gateway,
     async listen() {
       gateway.cache ??= await openCache(gateway.current.config, logger, metrics, deps.now);
+      prefetch ??= startPrefetch(gateway, logger, metrics);
       return new Promise<AddressInfo>((resolve, reject) => {
         const { host, port } = gateway.current.config.listen;
         server.once('error', reject);
@@ -71,6 +75,8 @@ export function createApp(config: Config, deps: AppDeps): App {
     },
     async shutdown() {
       watcher?.close();
+      // Its fills end with the others below; this ends its reads and its timer.
+      const prefetchStopped = prefetch?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const outcome = await inflight.drained(gateway.current.config.shutdown.drainTimeoutMs);
@@ -80,6 +86,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       await closed;
       // Fills outlive their clients; a stopping gateway ends them rather than wait for the downloads.
       await gateway.cache?.blobs.close();
+      await prefetchStopped;
       await gateway.cache?.manifests.flushed();
       await (outcome === 'timeout' ? gateway.destroy() : gateway.close());
     },
@@ -87,7 +94,7 @@ export function createApp(config: Config, deps: AppDeps): App {
 }
 
 /** Re-reads the config file and swaps it in; a bad file is logged and the running config stays. */
-async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps): Promise<boolean> {
+async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps, applied: (config: Config) => void): Promise<boolean> {
   const source = gateway.current.config.source;
   try {
     const next = await loadConfigFile(source, env ?? process.env);
@@ -96,6 +103,7 @@ async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps)
       logger.warn({ event: 'reload' }, 'listen address changed: it takes effect at the next restart');
     }
     gateway.apply(next);
+    applied(next);
     logger.level = next.log.level;
     metrics.configReload('success');
     logger.info({ event: 'reload', source }, 'configuration reloaded');

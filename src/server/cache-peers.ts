@@ -5,16 +5,21 @@
  * it through process.send.
  */
 import cluster from 'node:cluster';
+import { mkdir } from 'node:fs/promises';
 import { emptyTmp, removeTmpOf } from '../cache/blob-store.js';
+import { lockDir } from '../cache/dir-lock.js';
 import { FillClaims } from '../cache/fill-claims.js';
 import type { PeerChannel } from '../cache/peer-fills.js';
 import { isPeerEnvelope, PEER_MESSAGE, type PeerEnvelope, type PeerMessage } from '../cache/peer-protocol.js';
 
 /**
- * In the primary, before the workers fork: empties the cache's `tmp/` (no fill survives a
- * restart) and routes the workers' claims from then on.
+ * In the primary, before the workers fork: takes the directory's lock for the whole cluster
+ * (held until the primary exits), empties the cache's `tmp/` (no fill survives a restart) and
+ * routes the workers' claims from then on.
  */
 export async function routeCachePeers(cacheDir: string): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  await lockDir(cacheDir);
   await emptyTmp(cacheDir);
   const send = (to: number, message: PeerMessage): void => {
     const worker = cluster.workers?.[to];

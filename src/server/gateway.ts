@@ -7,6 +7,7 @@ import type { Caches } from '../cache/cached-pull.js';
 import type { Config, RegistryConfig, UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { BreakerStateValue, Metrics } from '../observability/metrics.js';
+import type { PullDeps } from '../proxy/pull.js';
 import { RegistryDirectory } from '../proxy/registry-directory.js';
 import { UpstreamGroup } from '../proxy/upstream-group.js';
 import type { BreakerState } from '../upstream/breaker.js';
@@ -85,6 +86,18 @@ export class Gateway {
       }
     }
     this.#publish(config, registries);
+  }
+
+  /**
+   * What a pull for `registry` needs now, as a request routed there with `?ns=` gets it; undefined
+   * when the registry is not served. For pulls no client started (prefetch): the handler builds
+   * its own on the request path.
+   */
+  pullDepsFor(registry: string): PullDeps | undefined {
+    const { config, registries } = this.current;
+    const selection = registries.select(registry, undefined);
+    if (!selection.ok) return undefined;
+    return { group: selection.group, failover: config.failover, metrics: this.#metrics, verifyDigests: config.verifyDigests };
   }
 
   /** Graceful: pools close once their requests are done. */

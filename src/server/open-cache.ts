@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { BlobCache } from '../cache/blob-cache.js';
 import { BlobStore } from '../cache/blob-store.js';
 import { CacheHealth } from '../cache/cache-health.js';
+import { DirLockedError, lockHolder } from '../cache/dir-lock.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
 import type { PieceStats } from '../cache/parallel-fetch.js';
@@ -15,7 +16,7 @@ import { NotFoundMemory } from '../cache/not-found-memory.js';
 import { TagMemory } from '../cache/tag-memory.js';
 import type { AuthorityResult } from '../cache/tag-pull.js';
 import { TagTtls } from '../cache/tag-ttl.js';
-import type { Config } from '../config/types.js';
+import type { CacheConfig, Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { workerPeerChannel } from './cache-peers.js';
@@ -26,58 +27,77 @@ const MANIFEST_MEMORY_BYTES = 64 * 1024 * 1024;
 export async function openCache(config: Config, logger: Logger, metrics: Metrics, now: () => number = Date.now): Promise<Caches | undefined> {
   const settings = config.cache;
   if (settings === undefined) return undefined;
-  const clustered = cluster.isWorker;
   try {
-    let peers: PeerFills | undefined;
-    const store = await BlobStore.open(
-      settings.dir,
-      {
-        maxBytes: settings.maxBytes,
-        highWatermark: settings.highWatermark,
-        lowWatermark: settings.lowWatermark,
-        onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
-        onIndexChange: (change) => peers?.indexChanged(change),
-      },
-      { keepTmp: clustered },
-    );
-    if (clustered) peers = new PeerFills(workerPeerChannel(), store);
+    const caches = await openCaches(settings, logger, metrics, { now, clustered: cluster.isWorker });
+    const store = caches.blobs.store;
     logger.info({ event: 'cache', dir: settings.dir, blobs: store.count, bytes: store.bytes, maxBytes: settings.maxBytes }, 'blob cache open');
-    const health = new CacheHealth((report) => {
-      if (report.state === 'recovered')
-        return logger.info({ event: 'cache', dir: settings.dir, code: report.code }, 'the cache disk works again: filling misses');
-      metrics.cacheDiskFailure(report.code);
-      logger.error(
-        { event: 'cache', dir: settings.dir, code: report.code, err: report.message },
-        'the cache disk failed: relaying misses until a fill works again',
-      );
-    });
-    const cache = new BlobCache(store, { metrics, peers, health });
-    metrics.watchCache(() => ({
-      bytes: store.bytes,
-      maxBytes: settings.maxBytes,
-      blobs: store.count,
-      fillsInFlight: cache.filling,
-      relayOnly: health.failing !== undefined,
-    }));
-    const onPieces = (digest: string, stats: PieceStats): void => {
-      metrics.cachePieces(stats.bytesByMirror, stats.hedged);
-      logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
-    };
-    return {
-      blobs: cache,
-      manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store),
-      tags: new TagMemory(now),
-      tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
-      notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
-      ...tagEvents(logger, metrics),
-      parallel: settings.parallel,
-      onPieces,
-    };
+    return caches;
   } catch (err) {
     // A cache that cannot work never fails a pull: relay instead.
     logger.error({ event: 'cache', dir: settings.dir, err }, 'cannot open the cache directory: relaying without a cache');
     return undefined;
   }
+}
+
+/**
+ * The caches on `settings.dir`; rejects when the directory cannot be used, with a DirLockedError
+ * when another live process holds it. `clustered`: a worker of `workers: N`, sharing the
+ * directory (its primary holds the lock) and joining the other workers' fills. Otherwise the
+ * lock is taken here, and `caches.blobs.close()` releases it.
+ */
+export async function openCaches(
+  settings: CacheConfig,
+  logger: Logger,
+  metrics: Metrics,
+  { now = Date.now, clustered = false }: { now?: () => number; clustered?: boolean } = {},
+): Promise<Caches> {
+  // A worker shares the directory only with the cluster whose primary holds its lock.
+  const holder = clustered ? await lockHolder(settings.dir) : undefined;
+  if (clustered && holder !== process.ppid) throw new DirLockedError(settings.dir, holder ?? 0);
+  let peers: PeerFills | undefined;
+  const store = await BlobStore.open(
+    settings.dir,
+    {
+      maxBytes: settings.maxBytes,
+      highWatermark: settings.highWatermark,
+      lowWatermark: settings.lowWatermark,
+      onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
+      onIndexChange: (change) => peers?.indexChanged(change),
+    },
+    { shared: clustered },
+  );
+  if (clustered) peers = new PeerFills(workerPeerChannel(), store);
+  const health = new CacheHealth((report) => {
+    if (report.state === 'recovered')
+      return logger.info({ event: 'cache', dir: settings.dir, code: report.code }, 'the cache disk works again: filling misses');
+    metrics.cacheDiskFailure(report.code);
+    logger.error(
+      { event: 'cache', dir: settings.dir, code: report.code, err: report.message },
+      'the cache disk failed: relaying misses until a fill works again',
+    );
+  });
+  const cache = new BlobCache(store, { metrics, peers, health });
+  metrics.watchCache(() => ({
+    bytes: store.bytes,
+    maxBytes: settings.maxBytes,
+    blobs: store.count,
+    fillsInFlight: cache.filling,
+    relayOnly: health.failing !== undefined,
+  }));
+  const onPieces = (digest: string, stats: PieceStats): void => {
+    metrics.cachePieces(stats.bytesByMirror, stats.hedged);
+    logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
+  };
+  return {
+    blobs: cache,
+    manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store),
+    tags: new TagMemory(now),
+    tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
+    notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
+    ...tagEvents(logger, metrics),
+    parallel: settings.parallel,
+    onPieces,
+  };
 }
 
 /** What the tag cache tells: metrics, and a warning when the mirrors or the authority failed someone. */

@@ -86,7 +86,7 @@ async function cluster(t: Test, count = 2): Promise<Cluster> {
   const workers: BlobCache[] = [];
   for (let id = 1; id <= count; id++) {
     const late: { peers?: PeerFills } = {};
-    const store = await BlobStore.open(dir, { ...OPTIONS, onIndexChange: (change) => late.peers?.indexChanged(change) }, { keepTmp: true });
+    const store = await BlobStore.open(dir, { ...OPTIONS, onIndexChange: (change) => late.peers?.indexChanged(change) }, { shared: true });
     const channel: PeerChannel = {
       send: (message) => void tick().then(() => claims.receive(id, structuredClone(message))),
       onMessage: (listener) => inboxes.set(id, listener),
@@ -171,7 +171,7 @@ t.test('a blob another process put at its final path is a HIT, not a fetch', asy
   const { workers, dir } = await cluster(t, 1);
   await workers[0]!.get(DIGEST, new Reader(), new StartersAbort(), upstream());
   // A cache on the same directory that never heard of it (another gateway's, `mirrorgate warm`'s).
-  const unaware = new BlobCache(await BlobStore.open(dir, OPTIONS, { keepTmp: true }));
+  const unaware = new BlobCache(await BlobStore.open(dir, OPTIONS, { shared: true }));
   const fresh = new BlobCache(await BlobStore.open(await mkdtemp(join(tmpdir(), 'mirrorgate-peers-empty-')), OPTIONS));
   t.ok(unaware.store.has(DIGEST), 'the rebuild found it (control)');
   unaware.store.forget(DIGEST);

@@ -25,14 +25,16 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Container = Json[] | { [key: string]: Json };
 
 /**
- * A valid config with one upstream, one extra registry and the cache on (`cache: {}`), so every
- * path below `upstreams[]`, `registries.<name>` and `cache` exists and has its defaults.
+ * A valid config with one upstream, one extra registry, the cache on (`cache: {}`) and one image
+ * to prefetch, so every path below `upstreams[]`, `registries.<name>`, `cache` and `prefetch`
+ * exists and has its defaults.
  */
 export function baseDocument(): { [key: string]: Json } {
   return {
     upstreams: [{ name: 'a', url: 'https://a.example' }],
     registries: { [NAME]: { upstreams: [{ name: 'b', url: 'https://b.example' }] } },
     cache: {},
+    prefetch: { images: ['nginx:1.27'] },
   };
 }
 

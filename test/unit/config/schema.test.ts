@@ -66,6 +66,7 @@ t.test('keysOf gives each mapping its keys in table order', async (t) => {
     'failover',
     'verifyDigests',
     'cache',
+    'prefetch',
     'workers',
     'log',
     'shutdown',

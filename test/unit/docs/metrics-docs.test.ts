@@ -49,6 +49,8 @@ function exercise(metrics: Metrics): void {
   metrics.tagResolution('docker.io', 'resolved');
   metrics.cachePieces({ hub: 1024 }, 1);
   metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0, relayOnly: false }));
+  metrics.prefetchImage('ok', 1024, 512);
+  metrics.prefetchRun('success', 1_700_000_000);
 }
 
 interface Family {
