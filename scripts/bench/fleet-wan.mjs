@@ -14,7 +14,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync
 import { join } from 'node:path';
 import { generateRegistryTree, upstreamNginxConf } from './fixtures.mjs';
 import { startPeer } from './peers.mjs';
-import { freePort, httpRequest, sleep, start, stop, sumRss, waitHttp } from './procs.mjs';
+import { CLK_TCK, cpuLineTicks, freePort, httpRequest, pinningEnabled, sleep, start, stop, sumCpu, sumRss, userTicks, waitHttp } from './procs.mjs';
 import { skopeoCopies } from './workloads.mjs';
 
 const MiB = 1024 * 1024;
@@ -122,12 +122,18 @@ async function copyIsCorrect(dest, wan) {
   return true;
 }
 
-/** One round of F concurrent pulls through the peer; peak RSS of the peer sampled meanwhile. */
-async function pullRound(peer, wan, env, label, fleet) {
+/**
+ * One round of F concurrent pulls through the peer; peak RSS of the peer sampled meanwhile, its
+ * CPU seconds, and the share of its core that other processes took (pinned runs: the noise).
+ */
+async function pullRound(peer, wan, env, label, fleet, peerCpu) {
   const root = join(wan.dir, 'pulls', `${peer.id}-${label}-${Date.now()}`);
   const src = `docker://127.0.0.1:${peer.port}/${wan.tree.repo}:${wan.tree.tag}`;
   const logOffset = statSync(wan.accessLog).size;
   const shaped0 = await wan.stats();
+  const cpu0 = sumCpu(peer.pids());
+  const user0 = peer.pids().reduce((a, p) => a + userTicks(p), 0);
+  const core0 = cpuLineTicks(peerCpu);
   let peak = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -139,6 +145,10 @@ async function pullRound(peer, wan, env, label, fleet) {
   const { wall, results } = await skopeoCopies(env, src, root, fleet, (i) => `dir:${join(root, `dest-${i}`)}`, 300_000);
   sampling = false;
   await sampler;
+  const cpuS = (sumCpu(peer.pids()) - cpu0) / CLK_TCK;
+  const core1 = cpuLineTicks(peerCpu);
+  const peerUser = peer.pids().reduce((a, p) => a + userTicks(p), 0) - user0;
+  const foreignPct = pinningEnabled() ? Math.max(0, (100 * (core1.user - core0.user - peerUser)) / (core1.total - core0.total)) : NaN;
   // A proxy may still finish a fill it started for a client that already has its bytes (and
   // nginx logs a response when it ends): let the mirrors' log settle before reading it.
   await sleep(500);
@@ -160,6 +170,8 @@ async function pullRound(peer, wan, env, label, fleet) {
     layerGets: traffic.layerGets,
     shapedBytes: shaped1.reduce((a, m, i) => a + m.bytesDown - shaped0[i].bytesDown, 0),
     rssPeakMiB: peak / 1024,
+    cpuS,
+    foreignPct,
   };
 }
 
@@ -172,8 +184,8 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
   const peer = await startPeer(id, ups);
   const fleet = env.opts.wanFleet;
   try {
-    const cold = await pullRound(peer, wan, env, 'cold', fleet);
-    const warm = await pullRound(peer, wan, env, 'warm', fleet);
+    const cold = await pullRound(peer, wan, env, 'cold', fleet, peerCtx.cpu);
+    const warm = await pullRound(peer, wan, env, 'warm', fleet, peerCtx.cpu);
     const warnings = peerLogProblems(peer);
     return {
       coldWall: cold.wall,
@@ -191,6 +203,9 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
       correct: cold.correct + warm.correct,
       pulls: 2 * fleet,
       rssPeakMiB: Math.max(cold.rssPeakMiB, warm.rssPeakMiB),
+      coldCpuS: cold.cpuS,
+      warmCpuS: warm.cpuS,
+      foreignPct: Math.max(cold.foreignPct, warm.foreignPct),
       logProblems: warnings.length,
       logSample: warnings.slice(0, 3),
       errors: cold.failed + warm.failed + (2 * fleet - cold.correct - warm.correct - cold.failed - warm.failed),

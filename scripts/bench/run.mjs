@@ -520,7 +520,7 @@ function brief(w, r) {
     case 'cache-slow500':
       return `RSS ${f(r.rssBeforeMiB, 1)} → peak ${f(r.rssPeakMiB, 1)} MiB, ${r.readers200} readers got 200, upstream requests ${r.upstreamRequests}, upstream conns ${r.connsDuring} during`;
     case 'fleet-wan':
-      return `cold ${f(r.coldWall, 2)} s (${f(r.coldTmin, 2)}× T_min), warm ${f(r.warmWall, 2)} s; cold upstream ${f(r.coldUpX, 2)}× image (shaped ${f(r.coldShapedX, 2)}×, per mirror ${r.coldPerMirrorMiB.join('/')} MiB, GETs per blob ${r.coldLayerGets}), warm upstream blob bytes ${f(r.warmUpBlobMiB, 1)} MiB; ${r.correct}/${r.pulls} pulls correct; peak RSS ${f(r.rssPeakMiB, 0)} MiB${r.logProblems ? `; ${r.logProblems} warn/error log lines` : ''}`;
+      return `cold ${f(r.coldWall, 2)} s (${f(r.coldTmin, 2)}× T_min), warm ${f(r.warmWall, 2)} s; cold upstream ${f(r.coldUpX, 2)}× image (shaped ${f(r.coldShapedX, 2)}×, per mirror ${r.coldPerMirrorMiB.join('/')} MiB, GETs per blob ${r.coldLayerGets}), warm upstream blob bytes ${f(r.warmUpBlobMiB, 1)} MiB; ${r.correct}/${r.pulls} pulls correct; peak RSS ${f(r.rssPeakMiB, 0)} MiB; peer CPU ${f(r.coldCpuS, 1)}/${f(r.warmCpuS, 1)} s cold/warm, foreign load on its core ≤ ${f(r.foreignPct)}%${r.logProblems ? `; ${r.logProblems} warn/error log lines` : ''}`;
     case 'slow500':
       return `RSS ${f(r.rssBeforeMiB, 1)} → peak ${f(r.rssPeakMiB, 1)} MiB, ${r.readers200} readers got 200, serves again after ${f(r.servesAgainS, 1)} s, upstream conns ${r.connsDuring} during, +${r.connsAfter} after (raw: ${r.connsBefore} before, ${r.connsAfterRaw} after ${JSON.stringify(r.connsAfterStates)})`;
     default:
