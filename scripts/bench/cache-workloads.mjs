@@ -36,14 +36,17 @@ async function warm(peer, env, path, headers = []) {
   return { status, xcache, size };
 }
 
-/** Runs `measure` and adds the upstream requests it caused per 1000 of its own, and the warm-up's X-Cache. */
-async function withCounters(peer, env, warmed, measure, requestsOf) {
+/**
+ * Runs `measure` and adds the upstream requests it caused per 1000 of its own, and the warm-up's
+ * X-Cache. `statusReads`: stub_status requests `measure` makes itself (they count as requests).
+ */
+async function withCounters(peer, env, warmed, measure, requestsOf, statusReads = 0) {
   if (warmed.status !== 200) env.log(`  ${peer.id}: warm-up answered ${warmed.status}`);
   if (peer.id === 'mirrorgate-cache' && warmed.xcache !== 'HIT') env.log(`  ${peer.id}: second warm-up GET has X-Cache "${warmed.xcache}", not HIT`);
   const c0 = await upstreamCounters(env);
   const r = await measure();
   const c1 = await upstreamCounters(env);
-  const upstreamRequests = c1.requests - c0.requests - 1; // minus the second stub_status request
+  const upstreamRequests = c1.requests - c0.requests - 1 - statusReads; // minus the second stub_status request
   const own = requestsOf(r);
   return {
     ...r,
@@ -66,6 +69,7 @@ export async function cacheManifestGet(peer, env) {
     warmed,
     () => wrkWorkload(peer, measured, path, 64, [accept]),
     (r) => r.requests,
+    2, // wrkWorkload reads stub_status twice itself (new upstream connections)
   );
 }
 
