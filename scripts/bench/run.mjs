@@ -454,7 +454,7 @@ async function main() {
 }
 
 const CACHE_NOTE =
-  'Cache-hit workloads (cache-*): before each measurement the object is fetched twice through the peer (curl) and the second answer\'s X-Cache kept (mirrorgate-cache must say HIT); "upstream requests per 1k" = requests the upstream nginx served during the measurement (stub_status) per 1000 of the workload\'s own — 0 means every answer came from the cache. mirrorgate-cache = mirrorgate with `cache: { dir, maxSize: 4GiB, tags: { ttl: 1h } }`, everything else at its defaults (verifyDigests on); nginx-static = nginx serving the fixture files itself with sendfile, pinned like the peers: the cost of a blob that is a local file and nothing more.';
+  'Cache-hit workloads (cache-*): before each measurement the object is fetched twice through the peer (curl) and the second answer\'s X-Cache kept (mirrorgate-cache must say HIT); "upstream requests" = requests the upstream nginx served during the measurement (stub_status, the harness\'s own status reads excluded) — 0 means every answer came from the cache. mirrorgate-cache = mirrorgate with `cache: { dir, maxSize: 4GiB, tags: { ttl: 1h } }`, everything else at its defaults (verifyDigests on); nginx-static = nginx serving the fixture files itself with sendfile, pinned like the peers: the cost of a blob that is a local file and nothing more.';
 
 /** One repetition of fleet-wan: every WAN peer once (cold + warm), the rotation one further each repetition. */
 async function fleetWanRep(rep, wan, env, ctx, results, failures) {
