@@ -14,7 +14,21 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync
 import { join } from 'node:path';
 import { generateRegistryTree, upstreamNginxConf } from './fixtures.mjs';
 import { startPeer } from './peers.mjs';
-import { CLK_TCK, cpuLineTicks, freePort, httpRequest, pinningEnabled, sleep, start, stop, sumCpu, sumRss, userTicks, waitHttp } from './procs.mjs';
+import {
+  CLK_TCK,
+  cpuLineTicks,
+  freePort,
+  httpRequest,
+  pinningEnabled,
+  sleep,
+  start,
+  stop,
+  sumCpu,
+  sumRss,
+  sumSyscalls,
+  userTicks,
+  waitHttp,
+} from './procs.mjs';
 import { skopeoCopies } from './workloads.mjs';
 
 const MiB = 1024 * 1024;
@@ -132,6 +146,7 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
   const logOffset = statSync(wan.accessLog).size;
   const shaped0 = await wan.stats();
   const cpu0 = sumCpu(peer.pids());
+  const sys0 = sumSyscalls(peer.pids());
   const user0 = peer.pids().reduce((a, p) => a + userTicks(p), 0);
   const core0 = cpuLineTicks(peerCpu);
   let peak = 0;
@@ -146,6 +161,9 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
   sampling = false;
   await sampler;
   const cpuS = (sumCpu(peer.pids()) - cpu0) / CLK_TCK;
+  // Read + write syscalls: how many pieces the peer moved the bytes in (a follower of a fill
+  // that wakes for every write of it reads small pieces; a stored blob is read in big ones).
+  const syscalls = sumSyscalls(peer.pids()) - sys0;
   const core1 = cpuLineTicks(peerCpu);
   const peerUser = peer.pids().reduce((a, p) => a + userTicks(p), 0) - user0;
   const foreignPct = pinningEnabled() ? Math.max(0, (100 * (core1.user - core0.user - peerUser)) / (core1.total - core0.total)) : NaN;
@@ -171,6 +189,7 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
     shapedBytes: shaped1.reduce((a, m, i) => a + m.bytesDown - shaped0[i].bytesDown, 0),
     rssPeakMiB: peak / 1024,
     cpuS,
+    syscalls,
     foreignPct,
   };
 }
@@ -205,6 +224,8 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
       rssPeakMiB: Math.max(cold.rssPeakMiB, warm.rssPeakMiB),
       coldCpuS: cold.cpuS,
       warmCpuS: warm.cpuS,
+      coldSyscalls: cold.syscalls,
+      warmSyscalls: warm.syscalls,
       foreignPct: Math.max(cold.foreignPct, warm.foreignPct),
       logProblems: warnings.length,
       logSample: warnings.slice(0, 3),

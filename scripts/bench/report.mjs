@@ -111,6 +111,8 @@ export const METRICS = [
   { w: 'fleet-wan', k: 'rssPeakMiB', label: 'fleet-wan: peer peak RSS MiB', better: 'lower', fmt: 'mib' },
   { w: 'fleet-wan', k: 'coldCpuS', label: 'fleet-wan cold: peer CPU s', better: 'lower', fmt: 's' },
   { w: 'fleet-wan', k: 'warmCpuS', label: 'fleet-wan warm: peer CPU s', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'coldSyscalls', label: 'fleet-wan cold: peer read+write syscalls', better: 'lower', fmt: 'int' },
+  { w: 'fleet-wan', k: 'warmSyscalls', label: 'fleet-wan warm: peer read+write syscalls', better: 'lower', fmt: 'int' },
   {
     w: 'fleet-wan',
     k: 'loadAvg1',
