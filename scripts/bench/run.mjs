@@ -7,7 +7,9 @@
  * flags:
  *   --quick                 1 repetition, short durations (smoke run)
  *   --only=a,b              peers: mirrorgate,bare,nginx,nginx-buf,haproxy,http-proxy,direct
- *                           (and mirrorgate-noverify, only when named here)
+ *                           (and mirrorgate-noverify, mirrorgate-baseline, only when named here;
+ *                           mirrorgate-cache, nginx-cache, distribution, nginx-static: the
+ *                           caching peers, also started when a cache workload needs them)
  *   --workloads=a,b         manifest-get,manifest-head,blob4k,blob1m,big-1,big-8,fleet,slow500,rss-long
  *                           (default: all but blob1m and the cache workloads), and the cache
  *                           workloads (issue 9; `cache` = all of them): cache-manifest-get,
