@@ -239,7 +239,18 @@ export function cpuTicks(pid) {
   }
 }
 
+/** Read and write syscalls the process has made so far (/proc/PID/io syscr + syscw; 0 if gone). */
+export function ioSyscalls(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/^syscr: (\d+)/m.exec(text)?.[1] ?? 0) + Number(/^syscw: (\d+)/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 export const sumRss = (pids) => pids.reduce((a, p) => a + rssKiB(p), 0);
+export const sumSyscalls = (pids) => pids.reduce((a, p) => a + ioSyscalls(p), 0);
 export const sumCpu = (pids) => pids.reduce((a, p) => a + cpuTicks(p), 0);
 
 const TCP_STATES = {

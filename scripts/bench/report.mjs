@@ -44,6 +44,84 @@ export const METRICS = [
     allRuns: true,
   },
   { w: 'slow500', k: 'servesAgainS', label: 'first 200 after the hang-up, s (probed from 5 s on)', better: 'lower', fmt: 's', noRatio: true, allRuns: true },
+  // The cache workloads (issue 9): cache-workloads.mjs and fleet-wan.mjs.
+  { w: 'cache-manifest-get', k: 'rps', label: 'cached manifest GET req/s', better: 'higher', fmt: 'int' },
+  { w: 'cache-manifest-get', k: 'p50', label: 'cached manifest GET p50 ms', better: 'lower', fmt: 'ms' },
+  { w: 'cache-manifest-get', k: 'p99', label: 'cached manifest GET p99 ms', better: 'lower', fmt: 'ms' },
+  {
+    w: 'cache-manifest-get',
+    k: 'upstreamRequests',
+    label: 'cached manifest GET: upstream requests during the measurement',
+    better: 'lower',
+    fmt: 'count',
+    noRatio: true,
+  },
+  { w: 'cache-manifest-get', k: 'requests', label: 'cached manifest GET: requests in the measurement', better: 'none', fmt: 'count', noRatio: true },
+  { w: 'cache-big-1', k: 'mibps', label: 'cached 256 MiB blob, 1 stream MiB/s', better: 'higher', fmt: 'int' },
+  { w: 'cache-big-8', k: 'mibps', label: 'cached 256 MiB blob, 8 streams MiB/s', better: 'higher', fmt: 'int' },
+  { w: 'cache-big-1', k: 'cpuPerGiB', label: 'cached blob: server CPU s/GiB, 1 stream', better: 'lower', fmt: 'cpu' },
+  { w: 'cache-big-8', k: 'cpuPerGiB', label: 'cached blob: server CPU s/GiB, 8 streams', better: 'lower', fmt: 'cpu' },
+  {
+    w: 'cache-big-8',
+    k: 'upstreamRequests',
+    label: 'cached blob, 8 streams: upstream requests (downloads in the next row)',
+    better: 'lower',
+    fmt: 'count',
+    noRatio: true,
+  },
+  { w: 'cache-big-8', k: 'downloads', label: 'cached blob, 8 streams: downloads', better: 'none', fmt: 'count', noRatio: true },
+  { w: 'cache-slow500', k: 'rssBeforeMiB', label: '500 slow readers of a cached blob: RSS before MiB', better: 'lower', fmt: 'mib' },
+  { w: 'cache-slow500', k: 'rssPeakMiB', label: '500 slow readers of a cached blob: peak RSS MiB', better: 'lower', fmt: 'mib' },
+  { w: 'cache-slow500', k: 'rssAfterMiB', label: '500 slow readers of a cached blob: RSS 5 s after they hung up MiB', better: 'lower', fmt: 'mib' },
+  {
+    w: 'cache-slow500',
+    k: 'connsDuring',
+    label: '500 slow readers of a cached blob: upstream conns while reading',
+    better: 'lower',
+    fmt: 'count',
+    noRatio: true,
+  },
+  { w: 'fleet-wan', k: 'coldWall', label: 'fleet-wan cold wall s', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'warmWall', label: 'fleet-wan warm wall s', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'coldTmin', label: 'fleet-wan cold wall ÷ T_min', better: 'lower', fmt: 'x', noRatio: true },
+  { w: 'fleet-wan', k: 'warmTmin', label: 'fleet-wan warm wall ÷ T_min', better: 'lower', fmt: 'x', noRatio: true },
+  { w: 'fleet-wan', k: 'coldVsWarm', label: 'fleet-wan cold wall ÷ own warm wall', better: 'lower', fmt: 'x', noRatio: true },
+  { w: 'fleet-wan', k: 'coldUpX', label: 'fleet-wan cold: bytes from the mirrors ÷ image', better: 'lower', fmt: 'x', allRuns: true },
+  { w: 'fleet-wan', k: 'coldShapedX', label: 'fleet-wan cold: bytes over the shaper ÷ image', better: 'lower', fmt: 'x', noRatio: true, allRuns: true },
+  {
+    w: 'fleet-wan',
+    k: 'coldMaxGetsPerBlob',
+    label: 'fleet-wan cold: mirror GETs of the busiest blob',
+    better: 'lower',
+    fmt: 'count',
+    noRatio: true,
+    allRuns: true,
+  },
+  { w: 'fleet-wan', k: 'warmUpBlobMiB', label: 'fleet-wan warm: blob MiB from the mirrors', better: 'lower', fmt: 'mib', noRatio: true, allRuns: true },
+  {
+    w: 'fleet-wan',
+    k: 'warmUpMiB',
+    label: 'fleet-wan warm: all MiB from the mirrors (manifests too)',
+    better: 'lower',
+    fmt: 'n3',
+    noRatio: true,
+    allRuns: true,
+  },
+  { w: 'fleet-wan', k: 'correct', label: 'fleet-wan: pulls with every blob correct (of 2 × F)', better: 'higher', fmt: 'count', noRatio: true, allRuns: true },
+  { w: 'fleet-wan', k: 'rssPeakMiB', label: 'fleet-wan: peer peak RSS MiB', better: 'lower', fmt: 'mib' },
+  { w: 'fleet-wan', k: 'coldCpuS', label: 'fleet-wan cold: peer CPU s', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'warmCpuS', label: 'fleet-wan warm: peer CPU s', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'coldSyscalls', label: 'fleet-wan cold: peer read+write syscalls', better: 'lower', fmt: 'int' },
+  { w: 'fleet-wan', k: 'warmSyscalls', label: 'fleet-wan warm: peer read+write syscalls', better: 'lower', fmt: 'int' },
+  {
+    w: 'fleet-wan',
+    k: 'loadAvg1',
+    label: 'fleet-wan: 1-min load average after the run (2 cores; noise)',
+    better: 'none',
+    fmt: 'n1',
+    noRatio: true,
+    allRuns: true,
+  },
 ];
 
 export function median(xs) {
@@ -76,6 +154,10 @@ function fmtNum(x, fmt) {
       return x.toFixed(1);
     case 'count':
       return String(Math.round(x));
+    case 'x':
+      return `${x.toFixed(2)}×`;
+    case 'n3':
+      return x.toFixed(3);
     default:
       return String(x);
   }
@@ -97,27 +179,29 @@ export function figures(results, metric, peer) {
 
 /** Peers mirrorgate is compared with in the "mirrorgate ÷ peer" table, in this order. */
 const MIRRORGATE_REFS = ['bare', 'nginx', 'haproxy', 'http-proxy', 'direct', 'nginx-buf', 'mirrorgate-noverify'];
+/** And mirrorgate with its cache on, on the cache workloads. */
+const MIRRORGATE_CACHE_REFS = ['nginx', 'nginx-cache', 'distribution', 'nginx-static'];
 
 /**
- * mirrorgate's median ÷ each peer's median, one column per peer ("÷ bare" first: the ceiling
- * of mirrorgate's own stack). With 2+ repetitions, the range of the per-repetition ratios
- * (mirrorgate's run and the peer's run of the same repetition, measured minutes apart) follows
- * in brackets: the spread of the comparison itself.
+ * The subject's median ÷ each peer's median, one column per peer ("÷ bare" first for
+ * mirrorgate: the ceiling of mirrorgate's own stack). With 2+ repetitions, the range of the
+ * per-repetition ratios (the subject's run and the peer's run of the same repetition, measured
+ * minutes apart) follows in brackets: the spread of the comparison itself.
  */
-function mirrorgateRatios(results, peers, shown, dir) {
-  if (!peers.includes('mirrorgate')) return [];
-  const refs = MIRRORGATE_REFS.filter((p) => peers.includes(p));
+function subjectRatios(results, peers, shown, dir, subject, refList) {
+  if (!peers.includes(subject)) return [];
+  const refs = refList.filter((p) => peers.includes(p));
   if (refs.length === 0) return [];
   const fmt = (x) => `${x.toFixed(2)}×`;
-  const lines = [`## mirrorgate ÷ each peer (ratio of medians; [range of the per-repetition ratios])`, ''];
+  const lines = [`## ${subject} ÷ each peer (ratio of medians; [range of the per-repetition ratios])`, ''];
   lines.push(`| metric | ${refs.map((p) => `÷ ${p}`).join(' | ')} |\n|---|${refs.map(() => '---:').join('|')}|`);
   for (const m of shown) {
     if (m.noRatio) continue;
-    const mine = summarize(figures(results, m, 'mirrorgate'));
+    const mine = summarize(figures(results, m, subject));
     const row = refs.map((p) => {
       const r = summarize(figures(results, m, p));
       if (!mine || !r || r.median === 0) return '–';
-      const paired = pairedRatios(results, m, 'mirrorgate', p);
+      const paired = pairedRatios(results, m, subject, p);
       const range = paired.length >= 2 ? ` [${fmt(Math.min(...paired))}–${fmt(Math.max(...paired))}]` : '';
       return `${fmt(mine.median / r.median)}${range}`;
     });
@@ -125,6 +209,73 @@ function mirrorgateRatios(results, peers, shown, dir) {
     lines.push(`| ${m.label}${dir(m)} | ${row.join(' | ')} |`);
   }
   lines.push('');
+  return lines;
+}
+
+/**
+ * fleet-wan against the issue 9 targets: mirrorgate-cache's cold upstream bytes 1.0× the image,
+ * 0 blob bytes warm, cold wall ≤ 1.15× its own warm wall and ≤ 0.7× the best other peer's cold
+ * wall. "met" is judged on the median; the range is over the repetitions.
+ */
+function fleetWanTargets(results) {
+  const runs = results['fleet-wan'];
+  const mine = runs?.['mirrorgate-cache'];
+  if (!mine || mine.length === 0) return [];
+  const range = (xs, f) => (xs.length >= 2 ? ` [${f(Math.min(...xs))}–${f(Math.max(...xs))}]` : '');
+  const x = (v) => `${v.toFixed(2)}×`;
+  const row = (what, xs, f, target, ok) => {
+    const m = median(xs);
+    return `| ${what} | ${Number.isFinite(m) ? f(m) : '–'}${range(xs, f)} | ${target} | ${Number.isFinite(m) ? (ok(m) ? 'yes' : '**no**') : '–'} |`;
+  };
+  const coldWall = { w: 'fleet-wan', k: 'coldWall' };
+  const others = Object.keys(runs).filter((p) => p !== 'mirrorgate-cache' && figures(results, coldWall, p).length > 0);
+  const best = others.sort((a, b) => median(figures(results, coldWall, a)) - median(figures(results, coldWall, b)))[0];
+  const lines = ['## fleet-wan: mirrorgate-cache against the issue 9 targets (median [range over repetitions])', ''];
+  lines.push('| figure | measured | target | met (median) |', '|---|---:|---|---|');
+  lines.push(
+    row(
+      'cold: bytes from the mirrors ÷ image',
+      mine.map((r) => r.coldUpX),
+      x,
+      '1.0×',
+      (m) => m <= 1.01,
+    ),
+  );
+  lines.push(
+    row(
+      'cold: mirror GETs of the busiest blob',
+      mine.map((r) => r.coldMaxGetsPerBlob),
+      String,
+      '1',
+      (m) => m <= 1,
+    ),
+  );
+  lines.push(
+    row(
+      'warm: blob bytes from the mirrors, MiB',
+      mine.map((r) => r.warmUpBlobMiB),
+      (v) => v.toFixed(1),
+      '0',
+      (m) => m === 0,
+    ),
+  );
+  lines.push(
+    row(
+      'cold wall ÷ own warm wall',
+      mine.map((r) => r.coldVsWarm),
+      x,
+      '≤ 1.15×',
+      (m) => m <= 1.15,
+    ),
+  );
+  if (best) {
+    const paired = pairedRatios(results, coldWall, 'mirrorgate-cache', best);
+    const ratio = median(figures(results, coldWall, 'mirrorgate-cache')) / median(figures(results, coldWall, best));
+    lines.push(`| cold wall ÷ best other peer's cold wall (${best}) | ${x(ratio)}${range(paired, x)} | ≤ 0.7× | ${ratio <= 0.7 ? 'yes' : '**no**'} |`);
+  }
+  const correct = mine.reduce((a, r) => a + r.correct, 0);
+  const pulls = mine.reduce((a, r) => a + r.pulls, 0);
+  lines.push(`| pulls correct (all runs) | ${correct}/${pulls} | all | ${correct === pulls ? 'yes' : '**no**'} |`, '');
   return lines;
 }
 
@@ -179,7 +330,18 @@ export function renderReport({ results, peers, meta, rssLong, skips, failures, n
     }
     lines.push('');
   }
-  lines.push(...mirrorgateRatios(results, peers, shown, dir));
+  lines.push(...fleetWanTargets(results));
+  lines.push(...subjectRatios(results, peers, shown, dir, 'mirrorgate', MIRRORGATE_REFS));
+  lines.push(
+    ...subjectRatios(
+      results,
+      peers,
+      shown.filter((m) => m.w.startsWith('cache-') || m.w === 'fleet-wan'),
+      dir,
+      'mirrorgate-cache',
+      MIRRORGATE_CACHE_REFS,
+    ),
+  );
   const noisy = Object.keys(results).filter((w) => peers.some((p) => (results[w][p] ?? []).some((r) => Number.isFinite(r.foreignPct))));
   if (noisy.length > 0) {
     lines.push("## Noise: other processes' user time on the peer core, % (median, max)", '');

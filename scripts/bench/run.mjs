@@ -7,15 +7,25 @@
  * flags:
  *   --quick                 1 repetition, short durations (smoke run)
  *   --only=a,b              peers: mirrorgate,bare,nginx,nginx-buf,haproxy,http-proxy,direct
- *                           (and mirrorgate-noverify, only when named here)
+ *                           (and mirrorgate-noverify, mirrorgate-baseline, only when named here;
+ *                           mirrorgate-cache, nginx-cache, distribution, nginx-static: the
+ *                           caching peers, also started when a cache workload needs them)
  *   --workloads=a,b         manifest-get,manifest-head,blob4k,blob1m,big-1,big-8,fleet,slow500,rss-long
- *                           (default: all but blob1m)
+ *                           (default: all but blob1m and the cache workloads), and the cache
+ *                           workloads (issue 9; `cache` = all of them): cache-manifest-get,
+ *                           cache-big-1, cache-big-8, cache-slow500 (on mirrorgate-cache, nginx,
+ *                           nginx-static), fleet-wan (mirrorgate-cache, nginx, nginx-cache,
+ *                           distribution behind a shaped WAN; --only filters these too)
  *   --out=FILE              markdown report (default scripts/bench/results.md; raw JSON beside it)
  *   --reps=N                repetitions of each workload, peers alternating (default 3, quick 1)
  *   --duration=S            wrk/hload measurement seconds (default 4, quick 2)
  *   --warmup=S              warm-up seconds before each wrk/hload measurement (default 1, quick 0.5)
  *   --big-duration=S        seconds of 256 MiB downloads per measurement (default 4, quick 2)
  *   --fleet=N               concurrent skopeo copies (default 20)
+ *   --wan-fleet=N           fleet-wan: concurrent skopeo copies per round (default 12)
+ *   --wan-rates=a,b,c       fleet-wan: the mirrors' link rates in MiB/s (default 60,40,20)
+ *   --wan-rtt=MS            fleet-wan: round-trip time added by the shaper (default 20)
+ *   --wan-layers=a,b,c      fleet-wan: the image's layer sizes in MiB (default 48,32,16)
  *   --slow-count=N          slow readers (default 500); --slow-rate=BYTES/s each (default 32768)
  *   --slow-hold=S           seconds the slow readers read before hanging up (default 5, quick 3)
  *   --rss-requests=N        manifest GETs for the mirrorgate RSS long run (default 1000000, quick 50000)
@@ -35,10 +45,26 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateRegistryTree, upstreamNginxConf } from './fixtures.mjs';
+import { CACHE_RUNNERS, CACHE_WORKLOADS, cacheSkipReason } from './cache-workloads.mjs';
+import { WAN_DEFAULTS, WAN_PEERS, fleetWanRun, setupWan } from './fleet-wan.mjs';
 import { OPTIONAL_PEER_IDS, PEER_IDS, PEER_LABELS, startPeer } from './peers.mjs';
 import { CLK_TCK, childPids, cpuLineTicks, userTicks, freePort, pinningEnabled, run, setPinning, start, stop, stopAll, waitHttp } from './procs.mjs';
 import { renderReport } from './report.mjs';
-import { DEFAULT_WORKLOADS, RUNNERS, WORKLOADS, preflight, rssLongRun, skipReason, waitServing } from './workloads.mjs';
+import {
+  DEFAULT_WORKLOADS,
+  RUNNERS as RELAY_RUNNERS,
+  WORKLOADS as RELAY_WORKLOADS,
+  preflight,
+  rssLongRun,
+  skipReason as relaySkipReason,
+  waitServing,
+} from './workloads.mjs';
+
+const WORKLOADS = { ...RELAY_WORKLOADS, ...CACHE_WORKLOADS };
+const RUNNERS = { ...RELAY_RUNNERS, ...CACHE_RUNNERS };
+const skipReason = (w, id) => relaySkipReason(w, id) ?? cacheSkipReason(w, id);
+/** `--workloads=cache`: every cache workload (opt-in: none of them is in the default set). */
+const CACHE_ALIAS = [...Object.keys(CACHE_WORKLOADS), 'fleet-wan'];
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (msg) => process.stderr.write(`${msg}\n`);
@@ -58,6 +84,10 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string' },
     'big-duration': { type: 'string' },
     fleet: { type: 'string' },
+    'wan-fleet': { type: 'string' },
+    'wan-rates': { type: 'string' },
+    'wan-rtt': { type: 'string' },
+    'wan-layers': { type: 'string' },
     'slow-count': { type: 'string' },
     'slow-rate': { type: 'string' },
     'slow-hold': { type: 'string' },
@@ -97,6 +127,18 @@ const opts = {
   slowAfter: 5,
   rssRequests: Math.round(num('rss-requests', 1_000_000, 50_000)),
   rssMaxSeconds: num('rss-max-seconds', 150, 15),
+  wanFleet: Math.max(1, Math.round(num('wan-fleet', WAN_DEFAULTS.fleet, WAN_DEFAULTS.fleet))),
+};
+const numbers = (name, dflt) => {
+  if (flags[name] === undefined) return dflt;
+  const xs = flags[name].split(',').map(Number);
+  if (xs.length !== 3 || !xs.every((x) => Number.isFinite(x) && x > 0)) throw new Error(`--${name}: three positive numbers, got ${flags[name]}`);
+  return xs;
+};
+const wanOpts = {
+  ratesMiB: numbers('wan-rates', WAN_DEFAULTS.ratesMiB),
+  layerMiB: numbers('wan-layers', WAN_DEFAULTS.layerMiB),
+  rttMs: num('wan-rtt', WAN_DEFAULTS.rttMs, WAN_DEFAULTS.rttMs),
 };
 const list = (v, all, what) => {
   if (v === undefined) return undefined;
@@ -107,10 +149,20 @@ const list = (v, all, what) => {
   for (const i of items) if (!all.includes(i)) throw new Error(`unknown ${what} "${i}"; known: ${all.join(', ')}`);
   return items;
 };
-const peerIds = list(flags.only, [...PEER_IDS, ...OPTIONAL_PEER_IDS], 'peer') ?? PEER_IDS;
-const allWorkloads = [...Object.keys(WORKLOADS), 'rss-long'];
-const workloads = list(flags.workloads, allWorkloads, 'workload') ?? [...DEFAULT_WORKLOADS, 'rss-long'];
+const allWorkloads = [...Object.keys(WORKLOADS), 'fleet-wan', 'rss-long'];
+const workloads = list(flags.workloads?.replace(/(^|,)\s*cache\s*(?=,|$)/, `$1${CACHE_ALIAS.join(',')}`), allWorkloads, 'workload') ?? [
+  ...DEFAULT_WORKLOADS,
+  'rss-long',
+];
 const repeated = Object.keys(WORKLOADS).filter((w) => workloads.includes(w));
+const onlyPeers = list(flags.only, [...PEER_IDS, ...OPTIONAL_PEER_IDS], 'peer');
+// Without --only: the default peers, plus the caching ones when a cache-hit workload asks for
+// them, minus any peer that none of the chosen workloads would run on.
+// (A peer named in --only for fleet-wan alone is started by fleet-wan only.)
+const runsSomething = (id) => repeated.some((w) => !skipReason(w, id)) || (id === 'mirrorgate' && workloads.includes('rss-long'));
+const defaultPeers = [...PEER_IDS, ...(repeated.some((w) => w in CACHE_WORKLOADS) ? ['mirrorgate-cache', 'nginx-static'] : [])];
+const peerIds = (onlyPeers ?? defaultPeers).filter(runsSomething);
+const wanPeers = workloads.includes('fleet-wan') ? WAN_PEERS.filter((id) => onlyPeers === undefined || onlyPeers.includes(id)) : [];
 const nproc = os.availableParallelism();
 setPinning(!flags['no-pin'] && nproc >= 2);
 const peerCpu = 1;
@@ -162,10 +214,19 @@ async function main() {
     curl: tool('curl'),
     skopeo: tool('skopeo'),
     taskset: tool('taskset', ['-V']),
+    'docker-registry': tool('docker-registry', ['--version']),
   };
-  const needed = { nginx: true, wrk: true, curl: true, haproxy: peerIds.includes('haproxy'), skopeo: workloads.includes('fleet'), taskset: pinningEnabled() };
+  const needed = {
+    nginx: true,
+    wrk: true,
+    curl: true,
+    haproxy: peerIds.includes('haproxy'),
+    skopeo: workloads.includes('fleet') || wanPeers.length > 0,
+    taskset: pinningEnabled(),
+    'docker-registry': wanPeers.includes('distribution') || peerIds.includes('distribution'),
+  };
   const missing = Object.keys(needed).filter((t) => needed[t] && versions[t] === undefined);
-  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(', ')} (apt-get install nginx-light haproxy wrk curl skopeo)`);
+  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(', ')} (apt-get install nginx-light haproxy wrk curl skopeo docker-registry)`);
   const clk = Number(tool('getconf', ['CLK_TCK']));
   if (clk !== CLK_TCK) throw new Error(`CLK_TCK is ${clk}, the harness assumes ${CLK_TCK}`);
 
@@ -173,7 +234,7 @@ async function main() {
   const commit = git(['rev-parse', '--short', 'HEAD']) || 'unknown';
   const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length;
   const built = `commit ${commit}${dirty ? ` + ${dirty} modified file(s) under src/` : ''}`;
-  if (!flags['no-build'] && peerIds.some((id) => id.startsWith('mirrorgate'))) {
+  if (!flags['no-build'] && [...peerIds, ...wanPeers].some((id) => id.startsWith('mirrorgate'))) {
     log('building mirrorgate (npm run build)…');
     const b = await run('build', ['npm', 'run', 'build'], { cwd: repoRoot, timeoutMs: 300_000 });
     if (b.code !== 0) throw new Error(`npm run build failed:\n${b.stdout}\n${b.stderr}`);
@@ -216,6 +277,8 @@ async function main() {
     maxConnections: Number(flags['max-connections']),
     baselineRoot: flags.baseline === undefined ? undefined : resolve(flags.baseline),
     upstream,
+    www,
+    tree,
   };
   const peers = {};
   const skips = [];
@@ -238,10 +301,18 @@ async function main() {
     }
   }
   const active = peerIds.filter((id) => peers[id]);
-  if (active.length === 0) throw new Error('no peer started');
+  if (active.length === 0 && wanPeers.length === 0) throw new Error('no peer started');
 
   const env = { tree, opts, dir: workDir, repoRoot, upstreamPorts, clientCpu, log };
   const results = {};
+  let wan;
+  if (wanPeers.length > 0) {
+    const tw = Date.now();
+    wan = await setupWan(env, wanOpts);
+    log(
+      `fleet-wan: image ${(wan.imageBytes / 2 ** 20).toFixed(1)} MiB in ${wan.blobs.length - 1} layers + config, mirrors at ${wanOpts.ratesMiB.join('/')} MiB/s behind the shaper (${wanOpts.rttMs} ms RTT), T_min ${wan.tminS.toFixed(2)} s; set up in ${Date.now() - tw} ms`,
+    );
+  }
   for (const w of repeated) {
     for (const id of active) {
       const why = skipReason(w, id);
@@ -277,6 +348,7 @@ async function main() {
         }
       }
     }
+    if (wan) await fleetWanRep(rep, wan, env, ctx, results, failures);
   }
 
   let rssLong;
@@ -294,6 +366,7 @@ async function main() {
   }
 
   for (const id of active) await peers[id].stop();
+  await wan?.stop();
   await stop(upProc);
 
   const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
@@ -313,29 +386,107 @@ async function main() {
       `mirrorgate: log level \`${flags['log-level']}\`, maxConnections ${ctx.maxConnections} per upstream, all other settings at their defaults (e.g. breaker, verifyDigests); ${flags['no-build'] ? 'dist/ as found (--no-build)' : 'built'} from the working tree at ${built}.`,
     ].join('\n'),
   };
+  // [workloads the note is about (undefined: every run), text]; only the notes of what ran are printed.
   const notes = [
-    'Upstreams: one nginx 1.22 process (1 worker) serving the static tree on three ports; peers spread over them 3:2:1.',
-    "manifest GET / 4 KiB blob: wrk 4.1 (Debian), `-t1 -c64 --latency`; p50/p99 from wrk's latency distribution.",
-    "manifest HEAD: scripts/bench/hload.mjs (Node, raw keep-alive sockets, 64 connections, one request in flight each, closed loop), because Debian's wrk 4.1 never completes a HEAD whose response carries Content-Length (wrk issue #198), and undici closes its connection after every HEAD. hload is a Node process on the client core: for fast peers the HEAD figures are bounded by it, so compare HEAD columns with each other, not with GET.",
-    '"new upstream conns per 1k req": connections the upstream nginx accepted (stub_status) during the measurement, per 1000 requests: 0 means the peer reused its upstream keep-alive connections; 1000 means a new connection per request.',
-    '256 MiB blob: `curl -o /dev/null` downloads in a loop (1 lane, or 8 concurrent lanes) for the set duration; MiB/s = bytes / wall time until the last download ends. Server CPU s/GiB = peer utime+stime delta (/proc/PID/stat, all processes of the peer: nginx master+worker) per GiB moved; for "direct" it is the upstream nginx itself (sendfile).',
-    `500 slow readers: raw sockets each reading ≤ ${(opts.slowRate / 1024).toFixed(0)} KiB/s of the 256 MiB blob; RSS sampled from /proc/PID/status every 250 ms (sum over the peer's processes); upstream connections counted by socket inode of the peer's processes in /proc/net/tcp (ESTABLISHED, to the three upstream ports), during the read and ${opts.slowAfter} s after every client hung up, net of those already open before the run (a peer that leaks still holds the previous run's until the upstream's send_timeout, 60 s).`,
-    `fleet pull: ${opts.fleet} concurrent \`skopeo copy docker://127.0.0.1:PORT/library/bench:1 oci:DIR\` (isolated policy.json/registries.conf/auth), 3 gzip layers of random data, wall time for all; skopeo runs on the client core, so this workload is largely bound by the client core.`,
-    'nginx runs with its defaults apart from keepalive/buffering: with proxy_buffering off it relays through one proxy_buffer_size buffer (4 KiB here, one page), i.e. small reads and writes; that is why its big-blob MiB/s is low. haproxy uses its default tune.bufsize (16 KiB) and splicing is not enabled.',
-    "Noise table: user CPU time on the peer core spent by processes other than the peer during each measurement (from /proc/stat cpuN minus the peer's utime), as % of that core: other sessions' tests share this machine, and a peer that loses its core to them loses throughput, not efficiency (CPU s/GiB stays meaningful).",
-    'Runs in which the peer answered errors (non-2xx, socket errors, short downloads, readers without a 200) are left out of the medians and listed under "Skipped and failed". Before every measurement the harness checks that the peer serves a manifest (200) and waits up to 45 s for it if not (also listed there).',
-    'Ratios are of medians. The machine is shared and noisy: read the ratios, not the absolute numbers.',
-  ];
-  const report = renderReport({ results, peers: active, meta, rssLong, skips, failures, notes });
+    [undefined, 'Upstreams: one nginx 1.22 process (1 worker) serving the static tree on three ports; peers spread over them 3:2:1.'],
+    [['manifest-get', 'blob4k', 'blob1m'], "manifest GET / 4 KiB blob: wrk 4.1 (Debian), `-t1 -c64 --latency`; p50/p99 from wrk's latency distribution."],
+    [
+      ['manifest-head'],
+      "manifest HEAD: scripts/bench/hload.mjs (Node, raw keep-alive sockets, 64 connections, one request in flight each, closed loop), because Debian's wrk 4.1 never completes a HEAD whose response carries Content-Length (wrk issue #198), and undici closes its connection after every HEAD. hload is a Node process on the client core: for fast peers the HEAD figures are bounded by it, so compare HEAD columns with each other, not with GET.",
+    ],
+    [
+      ['manifest-get', 'manifest-head', 'blob4k'],
+      '"new upstream conns per 1k req": connections the upstream nginx accepted (stub_status) during the measurement, per 1000 requests: 0 means the peer reused its upstream keep-alive connections; 1000 means a new connection per request.',
+    ],
+    [
+      ['big-1', 'big-8', 'cache-big-1', 'cache-big-8'],
+      '256 MiB blob: `curl -o /dev/null` downloads in a loop (1 lane, or 8 concurrent lanes) for the set duration; MiB/s = bytes / wall time until the last download ends. Server CPU s/GiB = peer utime+stime delta (/proc/PID/stat, all processes of the peer: nginx master+worker) per GiB moved; for "direct" it is the upstream nginx itself (sendfile).',
+    ],
+    [
+      ['slow500', 'cache-slow500'],
+      `500 slow readers: raw sockets each reading ≤ ${(opts.slowRate / 1024).toFixed(0)} KiB/s of the 256 MiB blob; RSS sampled from /proc/PID/status every 250 ms (sum over the peer's processes); upstream connections counted by socket inode of the peer's processes in /proc/net/tcp (ESTABLISHED, to the three upstream ports), during the read and ${opts.slowAfter} s after every client hung up, net of those already open before the run (a peer that leaks still holds the previous run's until the upstream's send_timeout, 60 s).`,
+    ],
+    [
+      ['fleet'],
+      `fleet pull: ${opts.fleet} concurrent \`skopeo copy docker://127.0.0.1:PORT/library/bench:1 oci:DIR\` (isolated policy.json/registries.conf/auth), 3 gzip layers of random data, wall time for all; skopeo runs on the client core, so this workload is largely bound by the client core.`,
+    ],
+    [
+      undefined,
+      'nginx runs with its defaults apart from keepalive/buffering: with proxy_buffering off it relays through one proxy_buffer_size buffer (4 KiB here, one page), i.e. small reads and writes; that is why its big-blob MiB/s is low. haproxy uses its default tune.bufsize (16 KiB) and splicing is not enabled.',
+    ],
+    [
+      undefined,
+      "Noise table: user CPU time on the peer core spent by processes other than the peer during each measurement (from /proc/stat cpuN minus the peer's utime), as % of that core: other sessions' tests share this machine, and a peer that loses its core to them loses throughput, not efficiency (CPU s/GiB stays meaningful).",
+    ],
+    [
+      undefined,
+      'Runs in which the peer answered errors (non-2xx, socket errors, short downloads, readers without a 200) are left out of the medians and listed under "Skipped and failed". Before every measurement the harness checks that the peer serves a manifest (200) and waits up to 45 s for it if not (also listed there).',
+    ],
+    [undefined, 'Ratios are of medians. The machine is shared and noisy: read the ratios, not the absolute numbers.'],
+    [['cache-manifest-get', 'cache-big-1', 'cache-big-8', 'cache-slow500'], CACHE_NOTE],
+  ]
+    .filter(([about]) => about === undefined || about.some((w) => workloads.includes(w)))
+    .map(([, text]) => text);
+  if (wan) notes.push(...wanNotes(wan));
+  const reported = [...active, ...wanPeers.filter((id) => !active.includes(id))];
+  const report = renderReport({ results, peers: reported, meta, rssLong, skips, failures, notes });
   const out = resolve(flags.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, report);
   writeFileSync(
     out.replace(/\.md$/, '') + '.json',
-    JSON.stringify({ meta, opts, peers: active, labels: PEER_LABELS, results, rssLong, skips, failures }, null, 2),
+    JSON.stringify(
+      {
+        meta,
+        opts,
+        wan: wan && { ...wanOpts, imageBytes: wan.imageBytes, tminS: wan.tminS },
+        peers: reported,
+        labels: PEER_LABELS,
+        results,
+        rssLong,
+        skips,
+        failures,
+      },
+      null,
+      2,
+    ),
   );
   process.stdout.write(`\n${report}\n`);
   log(`report written to ${out} (raw figures in ${out.replace(/\.md$/, '')}.json)`);
+}
+
+const CACHE_NOTE =
+  'Cache-hit workloads (cache-*): before each measurement the object is fetched twice through the peer (curl) and the second answer\'s X-Cache kept (mirrorgate-cache must say HIT); "upstream requests" = requests the upstream nginx served during the measurement (stub_status, the harness\'s own status reads excluded) — 0 means every answer came from the cache. mirrorgate-cache = mirrorgate with `cache: { dir, maxSize: 4GiB, tags: { ttl: 1h } }`, everything else at its defaults (verifyDigests on); nginx-static = nginx serving the fixture files itself with sendfile, pinned like the peers: the cost of a blob that is a local file and nothing more.';
+
+/** One repetition of fleet-wan: every WAN peer once (cold + warm), the rotation one further each repetition. */
+async function fleetWanRep(rep, wan, env, ctx, results, failures) {
+  const order = wanPeers.map((_, i) => wanPeers[(i + rep) % wanPeers.length]);
+  for (const id of order) {
+    const t = Date.now();
+    try {
+      const r = await fleetWanRun(id, wan, env, ctx, join(env.dir, 'wan', 'runs', `${id}-${rep}`));
+      r.rep = rep;
+      r.loadAvg1 = os.loadavg()[0];
+      ((results['fleet-wan'] ??= {})[id] ??= []).push(r);
+      if (r.errors > 0) failures.push(`fleet-wan × ${id} run ${rep + 1}: ${r.errors} of ${r.pulls} pulls failed or had a wrong blob`);
+      if (r.logProblems > 0) failures.push(`fleet-wan × ${id} run ${rep + 1}: ${r.logProblems} warning/error log lines, e.g. ${r.logSample[0]?.slice(0, 300)}`);
+      log(
+        `[${rep + 1}/${opts.reps}] fleet-wan     ${id.padEnd(16)} ${brief('fleet-wan', r)} (${((Date.now() - t) / 1000).toFixed(1)} s, load average ${r.loadAvg1.toFixed(1)})`,
+      );
+    } catch (err) {
+      failures.push(`fleet-wan × ${id} run ${rep + 1}: ${err.message.split('\n')[0]}`);
+      log(`! fleet-wan × ${id}: ${err.stack ?? err.message}`);
+    }
+  }
+}
+
+function wanNotes(wan) {
+  return [
+    `fleet-wan: ${opts.wanFleet} concurrent \`skopeo copy docker://… dir:DIR\` (isolated policy/registries.conf/auth), cold (each peer started afresh with an empty cache dir) then warm (right after, same process). Image: config + ${wan.blobs.length - 1} gzip layers of random data, ${(wan.imageBytes / 2 ** 20).toFixed(1)} MiB; T_min = image bytes ÷ summed mirror rate (${wanOpts.ratesMiB.join('+')} MiB/s) = ${wan.tminS.toFixed(2)} s.`,
+    `fleet-wan shaping: scripts/bench/wan-shaper.mjs, a user-space TCP relay per mirror on the client CPU — one virtual link clock per mirror shared by all its connections (${wanOpts.ratesMiB.join('/')} MiB/s, 64 KiB burst), ${wanOpts.rttMs / 2} ms one-way delay each way plus one RTT before a new connection carries data. Kernel shaping was not used: this kernel has tbf and htb but no netem (CONFIG_NET_SCH_NETEM not set, no modules), so the RTT cannot be made with tc.`,
+    'fleet-wan counts: "upstream bytes" = $body_bytes_sent of every response the mirrors (one nginx, three ports, access log) sent during the round, ÷ the image size; "shaped" = bytes the shaper delivered; "GETs per blob" = 200/206 GETs of the busiest blob; a pull is correct when every blob of the image is in its dir: copy under its name with that sha256 and size.',
+    'fleet-wan peers: mirrorgate-cache (cache on, weights 3:2:1, tags kept 1 h); nginx (upstream LB, no cache); nginx-cache (proxy_cache keyed by $uri, proxy_cache_lock on, lock_timeout/lock_age 880 s, weights 3:2:1); distribution 2.8 (docker-registry, proxy.remoteurl = the 60 MiB/s mirror only: it takes one remote).',
+  ];
 }
 
 /** Before a measurement: the peer must answer a manifest GET with 200; waits up to 45 s for it. */
@@ -363,6 +514,15 @@ function brief(w, r) {
       return `${f(r.mibps)} MiB/s, ${f(r.cpuPerGiB, 3)} CPU s/GiB, ${r.downloads} downloads${r.errors ? ` errors ${r.errors}` : ''}`;
     case 'fleet':
       return `${f(r.wall, 2)} s${r.errors ? ` errors ${r.errors}` : ''}`;
+    case 'cache-manifest-get':
+      return `${f(r.rps)} req/s p50 ${f(r.p50, 2)} ms p99 ${f(r.p99, 2)} ms, upstream req/1k ${f(r.upReqPer1k, 1)}, warm X-Cache ${r.hit ? 'HIT' : 'not HIT'}${r.errors ? ` errors ${r.errors}` : ''}`;
+    case 'cache-big-1':
+    case 'cache-big-8':
+      return `${f(r.mibps)} MiB/s, ${f(r.cpuPerGiB, 3)} CPU s/GiB, ${r.downloads} downloads, upstream requests ${r.upstreamRequests}${r.errors ? ` errors ${r.errors}` : ''}`;
+    case 'cache-slow500':
+      return `RSS ${f(r.rssBeforeMiB, 1)} → peak ${f(r.rssPeakMiB, 1)} MiB, ${r.readers200} readers got 200, upstream requests ${r.upstreamRequests}, upstream conns ${r.connsDuring} during`;
+    case 'fleet-wan':
+      return `cold ${f(r.coldWall, 2)} s (${f(r.coldTmin, 2)}× T_min), warm ${f(r.warmWall, 2)} s; cold upstream ${f(r.coldUpX, 2)}× image (shaped ${f(r.coldShapedX, 2)}×, per mirror ${r.coldPerMirrorMiB.join('/')} MiB, GETs per blob ${r.coldLayerGets}), warm upstream blob bytes ${f(r.warmUpBlobMiB, 1)} MiB; ${r.correct}/${r.pulls} pulls correct; peak RSS ${f(r.rssPeakMiB, 0)} MiB; peer CPU ${f(r.coldCpuS, 1)}/${f(r.warmCpuS, 1)} s and ${f(r.coldSyscalls)}/${f(r.warmSyscalls)} read+write syscalls cold/warm, foreign load on its core ≤ ${f(r.foreignPct)}%${r.logProblems ? `; ${r.logProblems} warn/error log lines` : ''}`;
     case 'slow500':
       return `RSS ${f(r.rssBeforeMiB, 1)} → peak ${f(r.rssPeakMiB, 1)} MiB, ${r.readers200} readers got 200, serves again after ${f(r.servesAgainS, 1)} s, upstream conns ${r.connsDuring} during, +${r.connsAfter} after (raw: ${r.connsBefore} before, ${r.connsAfterRaw} after ${JSON.stringify(r.connsAfterStates)})`;
     default:

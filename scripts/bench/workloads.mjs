@@ -62,7 +62,7 @@ export function parseWrk(text) {
   };
 }
 
-async function wrk(env, url, { connections, seconds, headers = [], script, scriptEnv, timeoutMs } = {}) {
+export async function wrk(env, url, { connections, seconds, headers = [], script, scriptEnv, timeoutMs } = {}) {
   // wrk takes whole seconds only.
   const argv = ['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '--timeout', '5s'];
   for (const h of headers) argv.push('-H', h);
@@ -79,12 +79,17 @@ async function wrk(env, url, { connections, seconds, headers = [], script, scrip
 
 /** Connections the upstream nginx has accepted so far (stub_status), over all three ports. */
 export async function upstreamAccepts(env) {
-  const r = await httpRequest(`http://127.0.0.1:${env.upstreamPorts[0]}/_upstream_status`);
-  const m = /\n\s*(\d+)\s+(\d+)\s+(\d+)/.exec(r.body.toString());
-  return m ? Number(m[1]) : NaN;
+  return (await upstreamCounters(env)).accepts;
 }
 
-async function wrkWorkload(peer, env, path, connections, headers = []) {
+/** stub_status of the upstream nginx: connections accepted and requests served so far (both include this one). */
+export async function upstreamCounters(env) {
+  const r = await httpRequest(`http://127.0.0.1:${env.upstreamPorts[0]}/_upstream_status`);
+  const m = /\n\s*(\d+)\s+(\d+)\s+(\d+)/.exec(r.body.toString());
+  return m ? { accepts: Number(m[1]), requests: Number(m[3]) } : { accepts: NaN, requests: NaN };
+}
+
+export async function wrkWorkload(peer, env, path, connections, headers = []) {
   const url = `http://127.0.0.1:${peer.port}${path}`;
   const { warmup, duration } = env.opts;
   if (warmup > 0) await wrk(env, url, { connections, seconds: warmup, headers });
@@ -92,6 +97,7 @@ async function wrkWorkload(peer, env, path, connections, headers = []) {
   const r = await wrk(env, url, { connections, seconds: duration, headers });
   const accepted = (await upstreamAccepts(env)) - a0 - 1; // minus the stub_status request itself
   return {
+    requests: r.requests,
     rps: r.rps,
     p50: r.p50,
     p99: r.p99,
@@ -146,7 +152,7 @@ export async function manifestHead(peer, env) {
 }
 
 /** `lanes` concurrent curl loops downloading the big blob until `duration` has passed. */
-async function bigBlob(peer, env, lanes) {
+export async function bigBlob(peer, env, lanes) {
   const url = `http://127.0.0.1:${peer.port}${env.tree.paths.blobBig}`;
   const expected = env.tree.bigBlobBytes;
   const seconds = env.opts.bigDuration;
@@ -181,6 +187,20 @@ export const big8 = (peer, env) => bigBlob(peer, env, 8);
 export async function fleet(peer, env) {
   const n = env.opts.fleet;
   const root = join(env.dir, 'fleet', `${peer.id}-${Date.now()}`);
+  const src = `docker://127.0.0.1:${peer.port}/${env.tree.repo}:${env.tree.tag}`;
+  const { wall, results } = await skopeoCopies(env, src, root, n, (i) => `oci:${join(root, `dest-${i}`)}:${env.tree.tag}`);
+  const failed = results.filter((r) => r.code !== 0);
+  if (failed.length > 0) env.log(`  fleet via ${peer.id}: ${failed.length}/${n} skopeo copies failed: ${failed[0].stderr.trim().split('\n').pop()}`);
+  rmSync(root, { recursive: true, force: true });
+  return { wall, errors: failed.length };
+}
+
+/**
+ * `n` concurrent `skopeo copy SRC DEST(i)` with an isolated policy.json, registries.conf and
+ * auth file under `root` (so nothing of the host's container config takes part), on the client
+ * CPU. Resolves { wall (seconds until the last copy ended), results (run() results) }.
+ */
+export async function skopeoCopies(env, src, root, n, destFor, timeoutMs = 120_000) {
   const sandbox = join(root, 'sandbox');
   for (const d of ['home', 'run', 'config', 'registries.d', 'tmp', 'certs.d']) mkdirSync(join(sandbox, d), { recursive: true });
   const policy = join(sandbox, 'policy.json');
@@ -202,7 +222,6 @@ export async function fleet(peer, env) {
     no_proxy: '127.0.0.1,localhost,::1',
     LANG: 'C',
   };
-  const src = `docker://127.0.0.1:${peer.port}/${env.tree.repo}:${env.tree.tag}`;
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -225,17 +244,13 @@ export async function fleet(peer, env) {
           '--src-cert-dir',
           join(sandbox, 'certs.d'),
           src,
-          `oci:${join(root, `dest-${i}`)}:${env.tree.tag}`,
+          destFor(i),
         ],
-        { cpu: env.clientCpu, env: skopeoEnv, timeoutMs: 120_000 },
+        { cpu: env.clientCpu, env: skopeoEnv, timeoutMs },
       ),
     ),
   );
-  const wall = (performance.now() - t0) / 1000;
-  const failed = results.filter((r) => r.code !== 0);
-  if (failed.length > 0) env.log(`  fleet via ${peer.id}: ${failed.length}/${n} skopeo copies failed: ${failed[0].stderr.trim().split('\n').pop()}`);
-  rmSync(root, { recursive: true, force: true });
-  return { wall, errors: failed.length };
+  return { wall: (performance.now() - t0) / 1000, results };
 }
 
 /**
