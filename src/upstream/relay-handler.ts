@@ -8,6 +8,7 @@
  */
 import type { FetchSignal } from '../stream/abort.js';
 import type { Dispatcher } from 'undici';
+import { SinkRefusedError } from '../stream/errors.js';
 import type { ResponseHeaders, Sink } from '../stream/sink.js';
 import { FetchAbortedError, UpstreamAttemptError, failureReason, type StartedResponse } from './errors.js';
 import type { RelayOutcome } from './outcome.js';
@@ -82,7 +83,15 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.#bytes += chunk.length;
-    if (!this.options.sink.write(chunk)) {
+    let more: boolean;
+    try {
+      more = this.options.sink.write(chunk);
+    } catch (err) {
+      // The sink refuses the body (a manifest too large to be one): stop reading it.
+      controller.abort(err as Error);
+      return;
+    }
+    if (!more) {
       controller.pause();
       this.options.sink.onceDrain(this.#resume);
     }
@@ -117,6 +126,12 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   #fail(err: Error): void {
-    this.reject(new UpstreamAttemptError(this.options.upstream, failureReason(err), this.#started, this.#bytes, { cause: err }));
+    // A sink that refused the answer says how much of it went on: a refusal before anything
+    // reached the client is a failure before headers (the fetch may fail over), and bytes it
+    // held back were never sent.
+    const refused = err instanceof SinkRefusedError ? err : undefined;
+    const started = refused?.passedOn === false ? undefined : this.#started;
+    const bytes = this.#bytes - (refused?.withheld ?? 0);
+    this.reject(new UpstreamAttemptError(this.options.upstream, failureReason(err), started, bytes, { cause: err }));
   }
 }
