@@ -10,8 +10,10 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { watchConfigFile } from './config-watcher.js';
 import { Gateway } from './gateway.js';
+import { refuseConnect } from './connect.js';
 import { createHandler } from './handler.js';
 import { openCache } from './open-cache.js';
+import { RequestLog } from './request-log.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -43,9 +45,13 @@ export function createApp(config: Config, deps: AppDeps): App {
   // cost that connection only: answer 400 if the socket can still take it, and move on.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     logger.debug({ event: 'client-error', code: err.code }, 'malformed request on a client connection');
-    if (socket.writable && !socket.writableEnded) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    // A socket already ending carries its answer (the handler's 400 to an unknown transfer
+    // coding, whose body llhttp then fails to parse): a second status line would corrupt it.
+    if (socket.writableEnded) return;
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
+  server.on('connect', refuseConnect(new RequestLog(logger, metrics)));
 
   const reload = (): Promise<boolean> => reloadConfig(gateway, deps);
 

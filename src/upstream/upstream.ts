@@ -14,7 +14,7 @@ import { authenticate } from './authenticate.js';
 import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
 import { UpstreamAttemptError } from './errors.js';
 import { compose, sendThrough, type Send } from './exchange.js';
-import { countInBreaker, holdOnRateLimit } from './health-steps.js';
+import { countInBreaker, holdOnRateLimit, quarantineOnDigestMismatch } from './health-steps.js';
 import type { AttemptOutcome } from './outcome.js';
 import { UpstreamPools } from './pools.js';
 import { handleRedirects, isRedirect } from './redirects.js';
@@ -81,7 +81,13 @@ export class Upstream {
       toClientPath: (path: string) => this.#clientPath(path),
     };
     this.#send = compose(
-      [holdOnRateLimit(this.#breaker), countInBreaker(this.#breaker), authenticate(this.name, auth), handleRedirects(redirects)],
+      [
+        holdOnRateLimit(this.#breaker),
+        quarantineOnDigestMismatch(this.#breaker, config.breaker.quarantineMs),
+        countInBreaker(this.#breaker),
+        authenticate(this.name, auth),
+        handleRedirects(redirects),
+      ],
       sendThrough(this.#pools.origin),
     );
   }
@@ -92,6 +98,10 @@ export class Upstream {
 
   get accepting(): boolean {
     return this.#breaker.accepting;
+  }
+
+  get quarantined(): boolean {
+    return this.#breaker.quarantined;
   }
 
   /**
