@@ -19,6 +19,7 @@ export class UpstreamGroup {
   readonly registry: string;
   readonly #balancer: Balancer<Peer>;
   readonly #byName: ReadonlyMap<string, Upstream>;
+  readonly #weighted: readonly Upstream[];
 
   /**
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
@@ -28,6 +29,7 @@ export class UpstreamGroup {
     this.registry = registry;
     this.#balancer = new Balancer(members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream })));
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
+    this.#weighted = members.filter(({ config }) => config.weight > 0).map(({ upstream }) => upstream);
     for (const { upstream } of members) this.#balancer.setStatus(upstream.name, upstream.accepting);
   }
 
@@ -48,7 +50,12 @@ export class UpstreamGroup {
     return this.#balancer.pick(tried)?.upstream;
   }
 
+  /**
+   * Ready while some upstream with weight > 0 takes requests (its breaker accepts) and is not
+   * saturated (requests waiting for one of its connections): a gateway whose every connection is
+   * held by downloads is not one to send more pulls to (issue 13).
+   */
   get ready(): boolean {
-    return this.#balancer.hasEligible();
+    return this.#balancer.hasEligible() && this.#weighted.some((upstream) => upstream.accepting && !upstream.saturated);
   }
 }

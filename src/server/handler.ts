@@ -28,7 +28,7 @@ export function createHandler({ gateway, logger, metrics }: HandlerDeps): (req: 
     logger.error({ err, method, path }, 'request failed inside mirrorgate');
     answerInternalError(res);
   };
-  const context = { log, metrics, fail };
+  const context = { log, metrics, fail, clientIdleMs: () => gateway.current.config.clientIdleMs };
 
   function handleRegistry(req: IncomingMessage, res: ServerResponse, entry: RequestEntry, query: string): void {
     const method = entry.method;

@@ -4,8 +4,11 @@
 import type { ResponseHeaders } from '../stream/sink.js';
 import { SinkRefusedError, type RefusalReason } from '../stream/errors.js';
 
-/** `bad_manifest`: the answer to a manifest request was not a manifest (an HTML page, not JSON, too large). */
-export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'bad_manifest' | 'aborted';
+/**
+ * `bad_manifest`: the answer to a manifest request was not a manifest (an HTML page, not JSON,
+ * too large); `queue`: no connection of the upstream's pool came free within `timeouts.queue`.
+ */
+export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'bad_manifest' | 'queue' | 'aborted';
 
 const REFUSAL_REASONS: Record<RefusalReason, AttemptFailureReason> = {
   digest: 'digest',
@@ -47,6 +50,14 @@ export class FetchAbortedError extends Error {
   }
 }
 
+/** A request waited longer than `timeouts.queue` for a connection of the upstream's pool. */
+export class QueueTimeoutError extends Error {
+  readonly code = 'QUEUE_TIMEOUT';
+  constructor(ms: number) {
+    super(`no connection came free within ${ms} ms`);
+  }
+}
+
 /** undici and node socket error codes, and sink refusals, → the reason an attempt failed. */
 export function failureReason(err: unknown): AttemptFailureReason {
   if (err instanceof SinkRefusedError) return REFUSAL_REASONS[err.reason];
@@ -70,6 +81,8 @@ export function failureReason(err: unknown): AttemptFailureReason {
       return 'connect';
     case 'EINTERNALADDRESS':
       return 'redirect';
+    case 'QUEUE_TIMEOUT':
+      return 'queue';
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return 'aborted';

@@ -11,6 +11,7 @@ import { upstreamPath, type ProxiedRoute } from '../registry/route.js';
 import type { Sink } from '../stream/sink.js';
 import { UpstreamAuthenticator } from './auth/authenticator.js';
 import { authenticate } from './authenticate.js';
+import { ConnectionQueue } from './connection-queue.js';
 import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
 import { UpstreamAttemptError } from './errors.js';
 import { compose, sendThrough, type Send } from './exchange.js';
@@ -43,9 +44,12 @@ export function connectionKey(config: UpstreamConfig): string {
 
 const USER_AGENT = 'mirrorgate';
 
-/** Everything but the starter giving up counts against the upstream. */
+/**
+ * Everything counts against the upstream but the starter giving up, and a wait for one of the
+ * gateway's own connections (that is the gateway's load, not the upstream's fault).
+ */
 function isFault(err: unknown): boolean {
-  return !(err instanceof UpstreamAttemptError) || err.reason !== 'aborted';
+  return !(err instanceof UpstreamAttemptError) || (err.reason !== 'aborted' && err.reason !== 'queue');
 }
 
 export class Upstream {
@@ -54,6 +58,7 @@ export class Upstream {
   readonly key: string;
   readonly #basePath: string;
   readonly #pools: UpstreamPools;
+  readonly #queue: ConnectionQueue;
   readonly #breaker: UpstreamBreaker;
   readonly #send: Send;
 
@@ -64,6 +69,7 @@ export class Upstream {
     const base = new URL(config.url);
     this.#basePath = base.pathname.replace(/\/$/, '');
     this.#pools = new UpstreamPools(config);
+    this.#queue = new ConnectionQueue(config.timeouts.queueMs);
     this.#breaker = new UpstreamBreaker(config.name, config.breaker, isFault, events);
     const auth = new UpstreamAuthenticator({
       ...(config.auth === undefined ? {} : { credentials: config.auth }),
@@ -88,7 +94,7 @@ export class Upstream {
         authenticate(this.name, auth),
         handleRedirects(redirects),
       ],
-      sendThrough(this.#pools.origin),
+      sendThrough(this.#pools),
     );
   }
 
@@ -102,6 +108,15 @@ export class Upstream {
 
   get quarantined(): boolean {
     return this.#breaker.quarantined;
+  }
+
+  /**
+   * Every connection of one of its pools is busy and requests wait for one (`/readyz`). Both
+   * counts: undici's queue also holds requests that gave up, and ours also those waiting for a
+   * new connection to finish its handshake.
+   */
+  get saturated(): boolean {
+    return this.#queue.waiting > 0 && this.#pools.saturated;
   }
 
   /**
@@ -120,8 +135,9 @@ export class Upstream {
       path: this.#basePath + upstreamPath(route, name),
       headers: request.headers,
       scope: `repository:${name}:pull`,
+      bulk: request.method === 'GET' && route.kind === 'blob',
       authorization: undefined,
-      relay: { upstream: this.name, sink, declines, signal: request.signal, timing: hooks },
+      relay: { upstream: this.name, sink, declines, signal: request.signal, timing: hooks, queue: this.#queue },
     });
   }
 
