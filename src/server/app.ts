@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ConfigError, loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { loadConfigOffThread } from '../config/load-off-thread.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -89,11 +90,12 @@ export function createApp(config: Config, deps: AppDeps): App {
   };
 }
 
-/** Re-reads the config file and swaps it in; a bad file is logged and the running config stays. */
+/** Re-reads the config file (in a worker thread) and swaps it in; a bad file is logged and the running config stays. */
 async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps): Promise<boolean> {
   const source = gateway.current.config.source;
   try {
-    const next = await loadConfigFile(source, env ?? process.env);
+    // Off the request thread: a file's parsing cost is the file's to decide (load-off-thread.ts).
+    const next = await loadConfigOffThread(source, env ?? process.env);
     const previous = gateway.current.config;
     if (next.listen.host !== previous.listen.host || next.listen.port !== previous.listen.port) {
       logger.warn({ event: 'reload' }, 'listen address changed: it takes effect at the next restart');
