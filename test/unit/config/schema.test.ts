@@ -56,7 +56,20 @@ t.test('writing out a default gives the same Config as leaving the key out', asy
 });
 
 t.test('keysOf gives each mapping its keys in table order', async (t) => {
-  t.same(keysOf(''), ['listen', 'upstreams', 'registries', 'redirects', 'breaker', 'failover', 'verifyDigests', 'cache', 'workers', 'timeouts', 'log', 'shutdown']);
+  t.same(keysOf(''), [
+    'listen',
+    'upstreams',
+    'registries',
+    'redirects',
+    'breaker',
+    'failover',
+    'verifyDigests',
+    'cache',
+    'workers',
+    'timeouts',
+    'log',
+    'shutdown',
+  ]);
   t.same(keysOf('upstreams[].timeouts'), ['connect', 'headers', 'idle', 'queue']);
   t.same(keysOf('registries.<name>'), ['hosts', 'upstreams']);
   t.throws(() => keysOf('upstreams[].tsl'), /no keys under "upstreams\[\]\.tsl"/);
