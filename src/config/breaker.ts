@@ -15,5 +15,6 @@ export function readBreaker(ctx: Ctx, section: Section, fallback: BreakerConfig)
     volumeThreshold: field(ctx, section, 'volumeThreshold', integer(1), fallback.volumeThreshold) ?? fallback.volumeThreshold,
     windowMs: field(ctx, section, 'window', duration('> 0'), fallback.windowMs) ?? fallback.windowMs,
     resetTimeoutMs: field(ctx, section, 'resetTimeout', duration('> 0'), fallback.resetTimeoutMs) ?? fallback.resetTimeoutMs,
+    quarantineMs: field(ctx, section, 'quarantine', duration('>= 0'), fallback.quarantineMs) ?? fallback.quarantineMs,
   };
 }

@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import type { AnchorIndex } from './aliases.js';
 import { resolveConfigPath, type FileKind, type FileReference } from './file-references.js';
 import { positionOf } from './positions.js';
 import type { ConfigProblem } from './types.js';
@@ -15,7 +16,7 @@ export class Ctx {
   readonly files: FileReference[] = [];
 
   constructor(
-    private readonly doc: Document,
+    private readonly anchors: AnchorIndex,
     private readonly lines: LineCounter,
     /** Nodes whose problem was reported before validation (failed `${VAR}` expansion). */
     private readonly reported: ReadonlySet<Node> = new Set(),
@@ -49,7 +50,7 @@ export class Ctx {
 
   /** Follows `*alias` to its anchored node, so anchors work anywhere a value is expected. */
   resolve(node: unknown): ValueNode {
-    const target = isAlias(node) ? node.resolve(this.doc) : node;
+    const target = isAlias(node) ? this.anchors.target(node) : node;
     return isScalar(target) || isMap(target) || isSeq(target) ? target : null;
   }
 }

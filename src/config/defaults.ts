@@ -12,9 +12,13 @@ export const DEFAULT_BREAKER: BreakerConfig = {
   volumeThreshold: 10,
   windowMs: 10_000,
   resetTimeoutMs: 30_000,
+  quarantineMs: 5 * 60_000,
 };
 
-export const DEFAULT_TIMEOUTS: TimeoutsConfig = { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000 };
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000, queueMs: 10_000 };
+
+/** Generous: a legitimate client on a slow link still reads something every few minutes. */
+export const DEFAULT_CLIENT_IDLE_MS = 5 * 60_000;
 
 export const DEFAULT_UPSTREAM = {
   weight: 1,

@@ -22,10 +22,10 @@
  *    value, all together, e.g.
  *    `conf/x.yaml:9:18 upstreams[0].tls.ca: cannot read file /etc/x.pem (ENOENT)`.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { unresolvedAliases } from './aliases.js';
+import { AnchorIndex } from './aliases.js';
 import { Ctx } from './context.js';
 import { substituteEnv, type Env } from './env.js';
 import { ConfigError } from './errors.js';
@@ -48,6 +48,13 @@ export interface ParsedConfig {
   readonly files: readonly FileReference[];
 }
 
+/**
+ * Limits that keep one config file from freezing the gateway (issue 13). No real config comes
+ * near them: the shipped one is 2 KB with no alias. Checked before the YAML is walked.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_ALIASES = 1000;
+
 /** Text in, Config out. Pure: the file system is not touched (see `loadConfigFile`). */
 export function parseConfig(text: string, source: string, env: Env): Config {
   return parseConfigWithFiles(text, source, env).config;
@@ -55,6 +62,8 @@ export function parseConfig(text: string, source: string, env: Env): Config {
 
 /** `parseConfig` plus the positions of the file paths in the text; internal to the config module. */
 export function parseConfigWithFiles(text: string, source: string, env: Env): ParsedConfig {
+  const size = Buffer.byteLength(text);
+  if (size > MAX_CONFIG_BYTES) throw tooLarge(source, size);
   const lines = new LineCounter();
   // A UTF-8 BOM would otherwise count as a column on line 1.
   const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
@@ -65,21 +74,29 @@ export function parseConfigWithFiles(text: string, source: string, env: Env): Pa
   });
 
   const yamlProblems = [...doc.errors, ...doc.warnings].map((e): ConfigProblem => ({ path: '', ...positionAt(lines, e.pos[0]), message: e.message }));
-  const badAliases = doc.errors.length > 0 ? [] : unresolvedAliases(doc);
+  const anchors = new AnchorIndex(doc);
+  if (anchors.count > MAX_CONFIG_ALIASES) {
+    throw new ConfigError(source, [{ path: '', line: 1, col: 1, message: `the file has ${anchors.count} aliases; at most ${MAX_CONFIG_ALIASES} are allowed` }]);
+  }
+  const badAliases = doc.errors.length > 0 ? [] : anchors.unresolved();
   for (const alias of badAliases) {
     yamlProblems.push({ path: '', ...positionOf(lines, alias), message: `alias "*${alias.source}" has no matching anchor` });
   }
   // A tree with syntax errors is partly guesswork; validating it would add noise, not information.
   if (doc.errors.length > 0 || badAliases.length > 0) throw new ConfigError(source, yamlProblems.sort(byPosition));
 
-  const envCtx = new Ctx(doc, lines);
+  const envCtx = new Ctx(anchors, lines);
   const failed = substituteEnv(doc.contents, env, (path, node, message) => envCtx.report(path, node, message));
 
-  const ctx = new Ctx(doc, lines, failed, dirname(source));
+  const ctx = new Ctx(anchors, lines, failed, dirname(source));
   const config = validateConfig(ctx, ctx.resolve(doc.contents), source);
   const problems = [...yamlProblems, ...envCtx.problems, ...ctx.problems].sort(byPosition);
   if (problems.length > 0 || config === undefined) throw new ConfigError(source, problems);
   return deepFreeze({ config, files: ctx.files });
+}
+
+function tooLarge(source: string, size: number): ConfigError {
+  return new ConfigError(source, [{ path: '', line: 1, col: 1, message: `the file is ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES} bytes` }]);
 }
 
 function describeReadError(err: unknown): string {
@@ -100,8 +117,12 @@ function describeReadError(err: unknown): string {
 export async function loadConfigFile(file: string, env: Env = process.env): Promise<Config> {
   let text: string;
   try {
+    // Not read at all when too large: the size check in parsing would come after the whole file is in memory.
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_BYTES) throw tooLarge(file, size);
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(file, [{ path: '', line: 1, col: 1, message: `cannot read config file: ${describeReadError(err)}` }]);
   }
   const { config, files } = parseConfigWithFiles(text, file, env);

@@ -41,6 +41,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'upstreams[].timeouts.connect', default: '5s' },
   { path: 'upstreams[].timeouts.headers', default: '30s' },
   { path: 'upstreams[].timeouts.idle', default: '60s' },
+  { path: 'upstreams[].timeouts.queue', default: '10s' },
   { path: 'upstreams[].maxConnections', default: '64' },
   { path: 'upstreams[].breaker', sameAs: 'breaker' },
   { path: 'upstreams[].auth.username' },
@@ -63,6 +64,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'breaker.volumeThreshold', default: '10' },
   { path: 'breaker.window', default: '10s' },
   { path: 'breaker.resetTimeout', default: '30s' },
+  { path: 'breaker.quarantine', default: '5m' },
   { path: 'failover.maxAttempts', default: '3' },
   { path: 'failover.on404', default: 'true' },
   { path: 'verifyDigests', default: 'true' },
@@ -87,6 +89,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'prefetch.delay', default: '30s' },
   { path: 'prefetch.rate' },
   { path: 'workers', default: '1' },
+  { path: 'timeouts.clientIdle', default: '5m' },
   { path: 'log.level', default: 'info' },
   { path: 'shutdown.drainTimeout', default: '25s' },
 ];
@@ -126,6 +129,7 @@ export const BREAKER_KEYS = keysOf('breaker');
 export const FAILOVER_KEYS = keysOf('failover');
 export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');
+export const GATEWAY_TIMEOUT_KEYS = keysOf('timeouts');
 export const CACHE_KEYS = keysOf('cache');
 export const CACHE_TAG_KEYS = keysOf('cache.tags');
 export const CACHE_TAG_RULE_KEYS = keysOf('cache.tags.rules[]');

@@ -19,6 +19,8 @@ export interface TimeoutsConfig {
   readonly headersMs: number;
   /** Longest silence allowed in the middle of a response body. */
   readonly idleMs: number;
+  /** Longest a request may wait for a free connection in one of the upstream's pools before it fails over. */
+  readonly queueMs: number;
 }
 
 export interface TlsConfig {
@@ -34,6 +36,8 @@ export interface BreakerConfig {
   readonly windowMs: number;
   /** How long the breaker stays open before letting one trial request through. */
   readonly resetTimeoutMs: number;
+  /** How long an upstream that served bytes not matching their digest stays out of rotation; 0: not at all. */
+  readonly quarantineMs: number;
 }
 
 /** Credentials mirrorgate presents to one upstream (Basic, or to its token realm). */
@@ -192,6 +196,8 @@ export interface Config {
   readonly prefetch: PrefetchConfig | undefined;
   /** Processes serving the listener (node:cluster); 1 = no cluster. Changing it needs a restart. */
   readonly workers: number;
+  /** Longest a client may leave a response unread (the socket backpressured) before it is cut. */
+  readonly clientIdleMs: number;
   readonly log: { readonly level: LogLevel };
   readonly shutdown: ShutdownConfig;
 }

@@ -66,6 +66,7 @@ export function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): 
       connectMs: field(ctx, timeouts, 'connect', duration('> 0'), DEFAULT_TIMEOUTS.connectMs) ?? 0,
       headersMs: field(ctx, timeouts, 'headers', duration('> 0'), DEFAULT_TIMEOUTS.headersMs) ?? 0,
       idleMs: field(ctx, timeouts, 'idle', duration('> 0'), DEFAULT_TIMEOUTS.idleMs) ?? 0,
+      queueMs: field(ctx, timeouts, 'queue', duration('> 0'), DEFAULT_TIMEOUTS.queueMs) ?? 0,
     },
     maxConnections: field(ctx, s, 'maxConnections', integer(1), DEFAULT_UPSTREAM.maxConnections) ?? 0,
     breaker: readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), defaults.breaker),

@@ -7,6 +7,7 @@ import { describe, duration, fromString, integer, boolean, oneOf } from './check
 import type { Ctx } from './context.js';
 import {
   DEFAULT_BREAKER,
+  DEFAULT_CLIENT_IDLE_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_FAILOVER,
   DEFAULT_LISTEN,
@@ -21,7 +22,7 @@ import { LISTEN_EXPECTED, parseListen } from './listen.js';
 import { readRedirects } from './redirects.js';
 import { readPrefetch } from './prefetch.js';
 import { optionalAuthority, readRegistries } from './registries.js';
-import { BREAKER_KEYS, FAILOVER_KEYS, LOG_KEYS, REDIRECT_KEYS, ROOT_KEYS, SHUTDOWN_KEYS } from './schema.js';
+import { BREAKER_KEYS, FAILOVER_KEYS, GATEWAY_TIMEOUT_KEYS, LOG_KEYS, REDIRECT_KEYS, ROOT_KEYS, SHUTDOWN_KEYS } from './schema.js';
 import { field, readSection, subSection } from './section.js';
 import type { Config } from './types.js';
 import { UniqueValues } from './unique.js';
@@ -59,6 +60,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   const log = subSection(ctx, s, 'log', LOG_KEYS);
   const shutdown = subSection(ctx, s, 'shutdown', SHUTDOWN_KEYS);
   const served = [DEFAULT_REGISTRY, ...registries.map((registry) => registry.name)];
+  const timeouts = subSection(ctx, s, 'timeouts', GATEWAY_TIMEOUT_KEYS);
   return {
     source,
     listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
@@ -74,6 +76,7 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
     verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,
     cache,
     prefetch: readPrefetch(ctx, s, served, cache !== undefined),
+    clientIdleMs: field(ctx, timeouts, 'clientIdle', duration('> 0'), DEFAULT_CLIENT_IDLE_MS) ?? DEFAULT_CLIENT_IDLE_MS,
     log: { level: field(ctx, log, 'level', oneOf(LOG_LEVELS), DEFAULT_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL },
     shutdown: {
       drainTimeoutMs: field(ctx, shutdown, 'drainTimeout', duration('>= 0'), DEFAULT_DRAIN_TIMEOUT_MS) ?? 0,

@@ -29,6 +29,8 @@ export interface Metrics {
   failover(registry: string, upstream: string, reason: string): void;
   breakerState(registry: string, upstream: string, state: BreakerStateValue): void;
   upstreamWeight(registry: string, upstream: string, weight: number): void;
+  /** 1 while the upstream is out of rotation after a digest mismatch (`breaker.quarantine`). */
+  upstreamQuarantined(registry: string, upstream: string, quarantined: boolean): void;
   /** Drops the series of an upstream that a reload removed. */
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
@@ -118,7 +120,12 @@ function upstreamFamilies(registry: client.Registry) {
     'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open (with workers: the most open of them)',
   );
   const weight = upstreamGauge(registry, 'mirrorgate_upstream_weight', 'Configured weight per upstream');
-  return { failovers, breaker, weight };
+  const quarantined = upstreamGauge(
+    registry,
+    'mirrorgate_upstream_quarantined',
+    '1 while the upstream is out of rotation because it served bytes that do not match their digest (breaker.quarantine), else 0',
+  );
+  return { failovers, breaker, weight, quarantined };
 }
 
 /** The gateway process: requests in flight and config reloads. */
@@ -208,7 +215,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   client.collectDefaultMetrics({ register: registry });
   let inflightNow = 0;
   const { requestTally, bytesTally, selectedTally, upstreamDuration } = trafficFamilies(registry);
-  const { failovers, breaker, weight } = upstreamFamilies(registry);
+  const { failovers, breaker, weight, quarantined } = upstreamFamilies(registry);
   const { reloads } = gatewayFamilies(registry, () => inflightNow);
   let cacheState: (() => CacheState) | undefined;
   const cache = cacheFamilies(registry, () => cacheState?.());
@@ -226,9 +233,11 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     failover: (registry, upstream, reason) => failovers.inc({ registry, upstream, reason }),
     breakerState: (registry, upstream, state) => breaker.set({ registry, upstream }, state),
     upstreamWeight: (registry, upstream, value) => weight.set({ registry, upstream }, value),
+    upstreamQuarantined: (registry, upstream, value) => quarantined.set({ registry, upstream }, value ? 1 : 0),
     forgetUpstream: (registry, upstream) => {
       breaker.remove({ registry, upstream });
       weight.remove({ registry, upstream });
+      quarantined.remove({ registry, upstream });
       upstreamDuration.remove(upstream);
       const isIt = (labels: { upstream?: string | number }): boolean => labels.upstream === upstream;
       bytesTally.forget(isIt);

@@ -22,6 +22,7 @@ export class UpstreamGroup {
   readonly #balancer: Balancer<Peer>;
   readonly #byName: ReadonlyMap<string, Upstream>;
   readonly #members: readonly Peer[];
+  readonly #weighted: readonly Upstream[];
 
   /**
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
@@ -33,6 +34,7 @@ export class UpstreamGroup {
     this.#members = members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream }));
     this.#balancer = new Balancer(this.#members);
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
+    this.#weighted = members.filter(({ config }) => config.weight > 0).map(({ upstream }) => upstream);
     for (const { upstream } of members) this.#balancer.setStatus(upstream.name, upstream.accepting);
   }
 
@@ -59,7 +61,12 @@ export class UpstreamGroup {
     return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: m.weight }));
   }
 
+  /**
+   * Ready while some upstream with weight > 0 takes requests (its breaker accepts) and is not
+   * saturated (requests waiting for one of its connections): a gateway whose every connection is
+   * held by downloads is not one to send more pulls to (issue 13).
+   */
   get ready(): boolean {
-    return this.#balancer.hasEligible();
+    return this.#balancer.hasEligible() && this.#weighted.some((upstream) => upstream.accepting && !upstream.saturated);
   }
 }

@@ -72,7 +72,9 @@ class VerifyingSink implements Sink {
     if (this.#hash !== undefined) {
       const actual = this.#hash.digest('hex');
       if (actual !== this.expected) {
-        throw new DigestMismatchError(`content does not match ${this.algorithm}:${this.expected.slice(0, 12)}…: got ${actual.slice(0, 12)}…`);
+        // The held-back chunk never left: the log line and the byte counter must not count it.
+        const withheld = this.#held?.length ?? 0;
+        throw new DigestMismatchError(`content does not match ${this.algorithm}:${this.expected.slice(0, 12)}…: got ${actual.slice(0, 12)}…`, true, withheld);
       }
       if (this.#held !== undefined) this.sink.write(this.#held);
     }

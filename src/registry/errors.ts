@@ -14,6 +14,8 @@ export const REGISTRY_ERRORS = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
   NOT_FOUND: { status: 404, message: 'not found' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  // Not a distribution code: a request HTTP itself cannot frame (RFC 9112 §6.3).
+  BAD_REQUEST: { status: 400, message: 'malformed request' },
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNAVAILABLE: { status: 503, message: 'no upstream registry could answer the request' },
 } as const satisfies Record<string, { status: number; message: string }>;

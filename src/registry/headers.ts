@@ -60,3 +60,14 @@ export function clientResponseHeaders(headers: Record<string, string | string[] 
   }
   return out;
 }
+
+/**
+ * Whether a request names a transfer coding other than `chunked`, the only one mirrorgate
+ * decodes (RFC 9112 §6.1). Such a request's body length cannot be determined (§6.3): it must
+ * get a 400 and a closed connection before anything else is answered, or the bytes after its
+ * headers could be read as the next request (request smuggling).
+ */
+export function hasUnknownTransferCoding(headers: IncomingHttpHeaders): boolean {
+  const value = headers['transfer-encoding'];
+  return value !== undefined && value.trim().toLowerCase() !== 'chunked';
+}

@@ -4,16 +4,19 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ConfigError, loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { loadConfigOffThread } from '../config/load-off-thread.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { watchConfigFile } from './config-watcher.js';
 import { Gateway } from './gateway.js';
+import { refuseConnect } from './connect.js';
 import { createHandler } from './handler.js';
 import { openCache } from './open-cache.js';
 import { startPrefetch } from './prefetch.js';
 import type { PrefetchSchedule } from '../cache/prefetch-schedule.js';
+import { RequestLog } from './request-log.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -48,9 +51,13 @@ export function createApp(config: Config, deps: AppDeps): App {
   // cost that connection only: answer 400 if the socket can still take it, and move on.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     logger.debug({ event: 'client-error', code: err.code }, 'malformed request on a client connection');
-    if (socket.writable && !socket.writableEnded) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    // A socket already ending carries its answer (the handler's 400 to an unknown transfer
+    // coding, whose body llhttp then fails to parse): a second status line would corrupt it.
+    if (socket.writableEnded) return;
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
+  server.on('connect', refuseConnect(new RequestLog(logger, metrics)));
 
   const reload = (): Promise<boolean> => reloadConfig(gateway, deps, (config) => prefetch?.apply(config.prefetch));
 
@@ -93,11 +100,12 @@ export function createApp(config: Config, deps: AppDeps): App {
   };
 }
 
-/** Re-reads the config file and swaps it in; a bad file is logged and the running config stays. */
+/** Re-reads the config file (in a worker thread) and swaps it in; a bad file is logged and the running config stays. */
 async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps, applied: (config: Config) => void): Promise<boolean> {
   const source = gateway.current.config.source;
   try {
-    const next = await loadConfigFile(source, env ?? process.env);
+    // Off the request thread: a file's parsing cost is the file's to decide (load-off-thread.ts).
+    const next = await loadConfigOffThread(source, env ?? process.env);
     const previous = gateway.current.config;
     if (next.listen.host !== previous.listen.host || next.listen.port !== previous.listen.port) {
       logger.warn({ event: 'reload' }, 'listen address changed: it takes effect at the next restart');

@@ -116,6 +116,7 @@ export class Gateway {
   #createUpstream(config: UpstreamConfig): Upstream {
     const upstream: Upstream = new Upstream(config, {
       onChange: (state, accepting) => this.#onBreakerChange(upstream, state, accepting),
+      onQuarantine: (quarantined, ms) => this.#onQuarantine(upstream, quarantined, ms),
     });
     return upstream;
   }
@@ -130,12 +131,24 @@ export class Gateway {
     log({ event: 'breaker', registry: group.registry, upstream: upstream.name, state, accepting }, `circuit breaker of ${upstream.name} is ${state}`);
   }
 
+  #onQuarantine(upstream: Upstream, quarantined: boolean, ms: number): void {
+    const group = this.#current?.registries.groupOf(upstream.name);
+    if (group === undefined || group.get(upstream.name) !== upstream) return;
+    this.#metrics.upstreamQuarantined(group.registry, upstream.name, quarantined);
+    const fields = { event: 'quarantine', registry: group.registry, upstream: upstream.name, quarantined, seconds: ms / 1000 };
+    if (quarantined) this.#logger.warn(fields, `${upstream.name} served bytes that do not match their digest: out of rotation for ${ms / 1000} s`);
+    else this.#logger.info(fields, `quarantine of ${upstream.name} is over: one trial request goes through`);
+  }
+
   #publish(config: Config, registries: RegistryDirectory): void {
     for (const registry of config.registries) {
       for (const { name, weight } of registry.upstreams) this.#metrics.upstreamWeight(registry.name, name, weight);
     }
     for (const group of registries.groups) {
-      for (const upstream of group.upstreams) this.#metrics.breakerState(group.registry, upstream.name, BREAKER_STATE_VALUE[upstream.breakerState]);
+      for (const upstream of group.upstreams) {
+        this.#metrics.breakerState(group.registry, upstream.name, BREAKER_STATE_VALUE[upstream.breakerState]);
+        this.#metrics.upstreamQuarantined(group.registry, upstream.name, upstream.quarantined);
+      }
     }
     this.#logger.info(
       {

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PullRequest } from '../proxy/pull.js';
-import { upstreamRequestHeaders } from '../registry/headers.js';
+import { hasUnknownTransferCoding, upstreamRequestHeaders } from '../registry/headers.js';
 import { parseRoute } from '../registry/route.js';
 import type { Gateway } from './gateway.js';
 import { answerLocal } from './local-endpoints.js';
@@ -28,7 +28,7 @@ export function createHandler({ gateway, logger, metrics }: HandlerDeps): (req: 
     logger.error({ err, method, path }, 'request failed inside mirrorgate');
     answerInternalError(res);
   };
-  const context = { log, metrics, fail };
+  const context = { log, metrics, fail, clientIdleMs: () => gateway.current.config.clientIdleMs };
 
   function handleRegistry(req: IncomingMessage, res: ServerResponse, entry: RequestEntry, query: string): void {
     const method = entry.method;
@@ -55,6 +55,14 @@ export function createHandler({ gateway, logger, metrics }: HandlerDeps): (req: 
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const entry: RequestEntry = { method: req.method ?? 'GET', path: q === -1 ? url : url.slice(0, q), started: performance.now() };
+    if (hasUnknownTransferCoding(req.headers)) {
+      const message = `transfer coding ${JSON.stringify(req.headers['transfer-encoding'])} is not supported`;
+      log.answered(entry, sendRegistryError(res, 'BAD_REQUEST', message, { connection: 'close' }));
+      // Ended now, not once the response finished: llhttp goes on to fail on the body, and the
+      // clientError handler must find this socket closing with its answer (see app.ts).
+      req.socket.end();
+      return;
+    }
     if (!entry.path.startsWith('/v2')) {
       answerLocal(res, entry.path, gateway, metrics).then(
         (status) => logger.debug({ method: entry.method, path: entry.path, status }, 'local request'),

@@ -13,7 +13,9 @@ export async function answerLocal(res: ServerResponse, pathname: string, gateway
     case '/healthz':
       return sendText(res, 200, 'text/plain', 'ok\n');
     case '/readyz':
-      return gateway.current.registries.ready ? sendText(res, 200, 'text/plain', 'ready\n') : sendText(res, 503, 'text/plain', 'no upstream is eligible\n');
+      return gateway.current.registries.ready
+        ? sendText(res, 200, 'text/plain', 'ready\n')
+        : sendText(res, 503, 'text/plain', 'no upstream can take a request\n');
     case '/metrics':
       return sendText(res, 200, metrics.contentType, await metrics.render());
     default:

@@ -2,7 +2,8 @@
  * The one place that turns outcomes into client responses: a fetch's result, a registry error
  * from the one table (registry/errors.ts), a local answer.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { registryError, type RegistryErrorCode } from '../registry/errors.js';
 import { clientResponseHeaders } from '../registry/headers.js';
@@ -41,6 +42,24 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
 export function sendRegistryError(res: ServerResponse, code: RegistryErrorCode, message?: string, extraHeaders?: Record<string, string>): number {
   const { status, body } = registryError(code, message);
   sendBody(res, status, 'application/json', body, extraHeaders);
+  return status;
+}
+
+/**
+ * A registry error written straight onto a socket that node:http has handed over (a CONNECT),
+ * then the connection is closed. Returns the status sent.
+ */
+export function endWithRegistryError(socket: Duplex, code: RegistryErrorCode, message: string, extraHeaders: Record<string, string> = {}): number {
+  const { status, body } = registryError(code, message);
+  const headers = {
+    ...API_VERSION_HEADER,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...extraHeaders,
+    connection: 'close',
+  };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head.join('')}\r\n${body}`);
   return status;
 }
 

@@ -16,6 +16,8 @@ export interface ServeContext {
   readonly metrics: Metrics;
   /** A bug inside mirrorgate: logs it and answers 500 or cuts the connection. */
   readonly fail: (res: ServerResponse, err: unknown, entry: RequestEntry) => void;
+  /** `timeouts.clientIdle` of the config in effect. */
+  readonly clientIdleMs: () => number;
 }
 
 /** `cache`: the caches in front of the upstreams, if the config has one. */
@@ -35,7 +37,7 @@ export function servePull(
   // From here on, the settling below undoes these two.
   res.once('close', onClose);
   metrics.inflight(1);
-  const sink = new ResponseSink(res);
+  const sink = new ResponseSink(res, context.clientIdleMs());
   (cache === undefined ? pull(request, sink, deps, abort) : cachedPull(cache, request, sink, deps, abort))
     .then(
       (result) => {

@@ -54,6 +54,8 @@ export interface BreakerEvents {
    * flight: opossum rejects every other call then, so the balancer must not pick the upstream.
    */
   onChange(state: BreakerState, accepting: boolean): void;
+  /** A quarantine began (`quarantined`, for `ms`) or ran out; told once each, however often it is extended. */
+  onQuarantine(quarantined: boolean, ms: number): void;
 }
 
 export class UpstreamBreaker {
@@ -63,6 +65,7 @@ export class UpstreamBreaker {
   /** Until when an upstream that asked us to back off (429 Retry-After) stays out. */
   #heldUntil = 0;
   #holdTimer: NodeJS.Timeout | undefined;
+  #quarantineTimer: NodeJS.Timeout | undefined;
   readonly #events: BreakerEvents;
 
   /** `isFault(err)`: whether an error counts against the upstream (a client hang-up does not). */
@@ -92,6 +95,10 @@ export class UpstreamBreaker {
     return this.#state;
   }
 
+  get quarantined(): boolean {
+    return this.#quarantineTimer !== undefined;
+  }
+
   /** Whether a new request would be let through right now. */
   get accepting(): boolean {
     return (this.#breaker.closed || this.#breaker.pendingClose) && Date.now() >= this.#heldUntil;
@@ -113,6 +120,24 @@ export class UpstreamBreaker {
   }
 
   /**
+   * Keeps the upstream out for `ms` whatever its error rate (it served bytes that do not match
+   * their digest: a lying mirror, not a transient fault), then lets one trial through as after
+   * resetTimeout. A second mismatch meanwhile (a download already running) extends it quietly.
+   */
+  quarantine(ms: number): void {
+    if (ms <= 0) return;
+    const fresh = this.#quarantineTimer === undefined;
+    this.holdOpen(ms);
+    clearTimeout(this.#quarantineTimer);
+    this.#quarantineTimer = setTimeout(() => {
+      this.#quarantineTimer = undefined;
+      this.#events.onQuarantine(false, ms);
+    }, ms);
+    this.#quarantineTimer.unref();
+    if (fresh) this.#events.onQuarantine(true, ms);
+  }
+
+  /**
    * Runs `work` through the breaker. A rejection counts as a failure when `isFault` says so; a
    * resolved value counts as one when `isFailedValue` says so (an upstream's 5xx is an answer
    * to relay or decline, not an exception), and is still resolved to the caller.
@@ -130,6 +155,7 @@ export class UpstreamBreaker {
   /** Stops opossum's timers (the reset timer and the rolling window). */
   shutdown(): void {
     clearTimeout(this.#holdTimer);
+    clearTimeout(this.#quarantineTimer);
     this.#breaker.shutdown();
   }
 

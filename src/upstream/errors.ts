@@ -2,9 +2,20 @@
  * How one attempt at an upstream can fail, with the reasons the failover metric uses.
  */
 import type { ResponseHeaders } from '../stream/sink.js';
-import { SinkRefusedError } from '../stream/errors.js';
+import { SinkRefusedError, type RefusalReason } from '../stream/errors.js';
 
-export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'aborted';
+/**
+ * `bad_manifest`: the answer to a manifest request was not a manifest (an HTML page, not JSON,
+ * too large); `queue`: no connection of the upstream's pool came free within `timeouts.queue`.
+ */
+export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'bad_manifest' | 'queue' | 'aborted';
+
+const REFUSAL_REASONS: Record<RefusalReason, AttemptFailureReason> = {
+  digest: 'digest',
+  manifest: 'bad_manifest',
+  // A continuation that is not the range asked for is reported like a broken connection.
+  range: 'reset',
+};
 
 /** The status and headers a sink was started with before the attempt broke. */
 export interface StartedResponse {
@@ -39,10 +50,17 @@ export class FetchAbortedError extends Error {
   }
 }
 
+/** A request waited longer than `timeouts.queue` for a connection of the upstream's pool. */
+export class QueueTimeoutError extends Error {
+  readonly code = 'QUEUE_TIMEOUT';
+  constructor(ms: number) {
+    super(`no connection came free within ${ms} ms`);
+  }
+}
+
 /** undici and node socket error codes, and sink refusals, → the reason an attempt failed. */
 export function failureReason(err: unknown): AttemptFailureReason {
-  // A continuation that is not the range asked for is reported like a broken connection.
-  if (err instanceof SinkRefusedError) return err.reason === 'digest' ? 'digest' : 'reset';
+  if (err instanceof SinkRefusedError) return REFUSAL_REASONS[err.reason];
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
@@ -63,6 +81,8 @@ export function failureReason(err: unknown): AttemptFailureReason {
       return 'connect';
     case 'EINTERNALADDRESS':
       return 'redirect';
+    case 'QUEUE_TIMEOUT':
+      return 'queue';
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return 'aborted';

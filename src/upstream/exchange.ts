@@ -17,6 +17,8 @@ export interface Exchange {
   readonly headers: Record<string, string>;
   /** The token scope, e.g. "repository:library/alpine:pull". */
   readonly scope: string;
+  /** A blob GET, whose body its client paces: it goes to the blob pool, everything else to the small one (pools.ts). */
+  readonly bulk: boolean;
   /** Set by the authentication step; kept for the retry after a challenge and the redirect hops. */
   authorization: string | undefined;
   readonly relay: RelayOptions;
@@ -34,8 +36,12 @@ export function withAuthorization(headers: Record<string, string>, authorization
   return authorization === undefined ? headers : { ...headers, authorization };
 }
 
-/** The innermost step: one request on the upstream's own pool. */
-export function sendThrough(pool: Dispatcher): Send {
+/** The innermost step: one request on one of the upstream's own pools (`bulk` for blob GETs). */
+export function sendThrough(pools: { readonly origin: Dispatcher; readonly small: Dispatcher }): Send {
   return (exchange) =>
-    relay(pool, { method: exchange.method, path: exchange.path, headers: withAuthorization(exchange.headers, exchange.authorization) }, exchange.relay);
+    relay(
+      exchange.bulk ? pools.origin : pools.small,
+      { method: exchange.method, path: exchange.path, headers: withAuthorization(exchange.headers, exchange.authorization) },
+      exchange.relay,
+    );
 }

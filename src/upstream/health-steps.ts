@@ -1,10 +1,10 @@
 /**
  * The steps that tell the breaker how the upstream is doing: every attempt is counted in it
- * (a 5xx or 429 answer as a failure, though it is an answer and not an exception), and a 429
- * keeps the upstream out of rotation for its Retry-After.
+ * (a 5xx or 429 answer as a failure, though it is an answer and not an exception), a 429
+ * keeps the upstream out of rotation for its Retry-After, and a digest mismatch quarantines it.
  */
 import type { UpstreamBreaker } from './breaker.js';
-import { isFaultStatus } from './errors.js';
+import { UpstreamAttemptError, isFaultStatus } from './errors.js';
 import type { Step } from './exchange.js';
 import type { AttemptOutcome } from './outcome.js';
 import { retryAfterMs } from './retry-after.js';
@@ -21,5 +21,18 @@ export function holdOnRateLimit(breaker: UpstreamBreaker): Step {
       // A rate limit keeps the upstream out of rotation for as long as it asked (at least).
       if (outcome.kind === 'declined' && outcome.response.status === 429) breaker.holdOpen(retryAfterMs(outcome.response.headers['retry-after']));
       return outcome;
+    });
+}
+
+/**
+ * Bytes that do not match their digest are evidence of a lying mirror (issue 13: one that
+ * corrupts only big blobs stays under the breaker's error threshold and keeps getting pulls
+ * cut), so one mismatch takes it out of rotation for `ms` (`breaker.quarantine`).
+ */
+export function quarantineOnDigestMismatch(breaker: UpstreamBreaker, ms: number): Step {
+  return (next) => (exchange) =>
+    next(exchange).catch((err: unknown) => {
+      if (err instanceof UpstreamAttemptError && err.reason === 'digest') breaker.quarantine(ms);
+      throw err;
     });
 }

@@ -8,8 +8,10 @@
  */
 import type { FetchSignal } from '../stream/abort.js';
 import type { Dispatcher } from 'undici';
+import { SinkRefusedError } from '../stream/errors.js';
 import type { ResponseHeaders, Sink } from '../stream/sink.js';
-import { FetchAbortedError, UpstreamAttemptError, failureReason, type StartedResponse } from './errors.js';
+import { FetchAbortedError, QueueTimeoutError, UpstreamAttemptError, failureReason, type StartedResponse } from './errors.js';
+import type { ConnectionQueue } from './connection-queue.js';
 import type { RelayOutcome } from './outcome.js';
 
 /** How one upstream request is relayed: where to, which answers to decline, who may cancel it. */
@@ -23,6 +25,8 @@ export interface RelayOptions {
   readonly signal: FetchSignal;
   /** Told the time from dispatch to response headers, in seconds (called as a method). */
   readonly timing?: { onHeaders(seconds: number): void };
+  /** The upstream's wait for a connection (`timeouts.queue`); absent: no limit (a CDN hop's own). */
+  readonly queue?: ConnectionQueue;
 }
 
 /**
@@ -39,18 +43,32 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   readonly #resume = (): void => this.#controller?.resume();
   readonly #onAbort = (): void => this.#controller?.abort(new FetchAbortedError());
   readonly #dispatched = performance.now();
+  /** Ends the wait for a connection (when the request got one, failed or gave up). */
+  readonly #leaveQueue: (() => void) | undefined;
+  #gaveUp = false;
 
   constructor(
     private readonly options: RelayOptions,
     private readonly resolve: (outcome: RelayOutcome) => void,
     private readonly reject: (err: UpstreamAttemptError) => void,
-  ) {}
+  ) {
+    this.#leaveQueue = options.queue?.wait((ms) => this.#giveUpWaiting(ms));
+  }
 
+  /** undici calls this once the request has a connection and is about to be written. */
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#leaveQueue?.();
     this.#controller = controller;
     const signal = this.options.signal;
-    if (signal.aborted) controller.abort(new FetchAbortedError());
+    // A request that gave up waiting was already reported; it leaves the queue without a byte sent.
+    if (this.#gaveUp || signal.aborted) controller.abort(new FetchAbortedError());
     else signal.addEventListener('abort', this.#onAbort);
+  }
+
+  /** The attempt fails now (the fetch moves to the next upstream); undici drops the request when its turn comes. */
+  #giveUpWaiting(ms: number): void {
+    this.#gaveUp = true;
+    this.reject(new UpstreamAttemptError(this.options.upstream, 'queue', undefined, 0, { cause: new QueueTimeoutError(ms) }));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: ResponseHeaders): void {
@@ -82,7 +100,15 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.#bytes += chunk.length;
-    if (!this.options.sink.write(chunk)) {
+    let more: boolean;
+    try {
+      more = this.options.sink.write(chunk);
+    } catch (err) {
+      // The sink refuses the body (a manifest too large to be one): stop reading it.
+      controller.abort(err as Error);
+      return;
+    }
+    if (!more) {
       controller.pause();
       this.options.sink.onceDrain(this.#resume);
     }
@@ -106,6 +132,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    // A request can fail before it ever got a connection (the pool was closed or destroyed).
+    this.#leaveQueue?.();
     this.options.signal.removeEventListener('abort', this.#onAbort);
     const declined = this.#declined;
     if (declined !== undefined && declined.size > MAX_DECLINED_BODY) {
@@ -117,6 +145,12 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   #fail(err: Error): void {
-    this.reject(new UpstreamAttemptError(this.options.upstream, failureReason(err), this.#started, this.#bytes, { cause: err }));
+    // A sink that refused the answer says how much of it went on: a refusal before anything
+    // reached the client is a failure before headers (the fetch may fail over), and bytes it
+    // held back were never sent.
+    const refused = err instanceof SinkRefusedError ? err : undefined;
+    const started = refused?.passedOn === false ? undefined : this.#started;
+    const bytes = this.#bytes - (refused?.withheld ?? 0);
+    this.reject(new UpstreamAttemptError(this.options.upstream, failureReason(err), started, bytes, { cause: err }));
   }
 }

@@ -11,10 +11,11 @@ import { upstreamPath, type ProxiedRoute } from '../registry/route.js';
 import type { Sink } from '../stream/sink.js';
 import { UpstreamAuthenticator } from './auth/authenticator.js';
 import { authenticate } from './authenticate.js';
+import { ConnectionQueue } from './connection-queue.js';
 import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
 import { UpstreamAttemptError } from './errors.js';
 import { compose, sendThrough, type Send } from './exchange.js';
-import { countInBreaker, holdOnRateLimit } from './health-steps.js';
+import { countInBreaker, holdOnRateLimit, quarantineOnDigestMismatch } from './health-steps.js';
 import type { AttemptOutcome } from './outcome.js';
 import { UpstreamPools } from './pools.js';
 import { handleRedirects, isRedirect } from './redirects.js';
@@ -43,9 +44,12 @@ export function connectionKey(config: UpstreamConfig): string {
 
 const USER_AGENT = 'mirrorgate';
 
-/** Everything but the starter giving up counts against the upstream. */
+/**
+ * Everything counts against the upstream but the starter giving up, and a wait for one of the
+ * gateway's own connections (that is the gateway's load, not the upstream's fault).
+ */
 function isFault(err: unknown): boolean {
-  return !(err instanceof UpstreamAttemptError) || err.reason !== 'aborted';
+  return !(err instanceof UpstreamAttemptError) || (err.reason !== 'aborted' && err.reason !== 'queue');
 }
 
 export class Upstream {
@@ -54,6 +58,7 @@ export class Upstream {
   readonly key: string;
   readonly #basePath: string;
   readonly #pools: UpstreamPools;
+  readonly #queue: ConnectionQueue;
   readonly #breaker: UpstreamBreaker;
   readonly #send: Send;
 
@@ -64,6 +69,7 @@ export class Upstream {
     const base = new URL(config.url);
     this.#basePath = base.pathname.replace(/\/$/, '');
     this.#pools = new UpstreamPools(config);
+    this.#queue = new ConnectionQueue(config.timeouts.queueMs);
     this.#breaker = new UpstreamBreaker(config.name, config.breaker, isFault, events);
     const auth = new UpstreamAuthenticator({
       ...(config.auth === undefined ? {} : { credentials: config.auth }),
@@ -81,8 +87,14 @@ export class Upstream {
       toClientPath: (path: string) => this.#clientPath(path),
     };
     this.#send = compose(
-      [holdOnRateLimit(this.#breaker), countInBreaker(this.#breaker), authenticate(this.name, auth), handleRedirects(redirects)],
-      sendThrough(this.#pools.origin),
+      [
+        holdOnRateLimit(this.#breaker),
+        quarantineOnDigestMismatch(this.#breaker, config.breaker.quarantineMs),
+        countInBreaker(this.#breaker),
+        authenticate(this.name, auth),
+        handleRedirects(redirects),
+      ],
+      sendThrough(this.#pools),
     );
   }
 
@@ -92,6 +104,19 @@ export class Upstream {
 
   get accepting(): boolean {
     return this.#breaker.accepting;
+  }
+
+  get quarantined(): boolean {
+    return this.#breaker.quarantined;
+  }
+
+  /**
+   * Every connection of one of its pools is busy and requests wait for one (`/readyz`). Both
+   * counts: undici's queue also holds requests that gave up, and ours also those waiting for a
+   * new connection to finish its handshake.
+   */
+  get saturated(): boolean {
+    return this.#queue.waiting > 0 && this.#pools.saturated;
   }
 
   /**
@@ -110,8 +135,9 @@ export class Upstream {
       path: this.#basePath + upstreamPath(route, name),
       headers: request.headers,
       scope: `repository:${name}:pull`,
+      bulk: request.method === 'GET' && route.kind === 'blob',
       authorization: undefined,
-      relay: { upstream: this.name, sink, declines, signal: request.signal, timing: hooks },
+      relay: { upstream: this.name, sink, declines, signal: request.signal, timing: hooks, queue: this.#queue },
     });
   }
 

@@ -74,7 +74,9 @@ t.test('a manifest asked for by digest is verified; by tag it cannot be', async 
   t.teardown(() => stale.close());
   const gw = await startGateway(upstreamsYaml([['stale', stale.url, 1]]));
   t.teardown(() => gw.close());
-  t.equal((await download(`${gw.url}/v2/library/x/manifests/${manifestDigest}`)).complete, false);
+  // A manifest is held whole and checked before it is answered: the only mirror's wrong bytes
+  // are an upstream failure (503), not a cut connection.
+  t.equal((await download(`${gw.url}/v2/library/x/manifests/${manifestDigest}`)).status, 503);
   t.equal((await download(`${gw.url}/v2/library/x/manifests/latest`)).complete, true);
 });
 

@@ -330,7 +330,7 @@ const cases: Case[] = [
     name: 'unknown key without a close match',
     yaml: doc(...HUB, 'metrics:', '  port: 9090'),
     expected: [
-      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, authority, registries, redirects, breaker, failover, verifyDigests, cache, prefetch, workers, log, shutdown',
+      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, authority, registries, redirects, breaker, failover, verifyDigests, cache, prefetch, workers, timeouts, log, shutdown',
     ],
   },
   {

@@ -4,7 +4,7 @@ import { parseConfig, type Config, type UpstreamConfig } from '../../../src/conf
 
 const doc = (...lines: string[]): string => lines.join('\n') + '\n';
 
-const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 };
+const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000, quarantineMs: 300_000 };
 const DEFAULT_REDIRECTS = { mode: 'follow', allowHosts: [], allowPrivate: false } as const;
 
 /**
@@ -18,7 +18,7 @@ const defaultUpstream = (name: string, url: string, dockerHub: boolean): Upstrea
   weight: 1,
   backup: false,
   tls: { insecureSkipVerify: false },
-  timeouts: { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000 },
+  timeouts: { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000, queueMs: 10_000 },
   maxConnections: 64,
   breaker: DEFAULT_BREAKER,
   redirects: DEFAULT_REDIRECTS,
@@ -42,6 +42,7 @@ t.test('minimal config gets every default', async (t) => {
     cache: undefined,
     prefetch: undefined,
     workers: 1,
+    clientIdleMs: 300_000,
     log: { level: 'info' },
     shutdown: { drainTimeoutMs: 25_000 },
   });
@@ -62,9 +63,9 @@ t.test('every key given', async (t) => {
       '    weight: 5',
       '    backup: false',
       '    tls: { insecureSkipVerify: false, ca: /etc/ssl/corp-ca.pem }',
-      '    timeouts: { connect: 2s, headers: 1.5m, idle: 500ms }',
+      '    timeouts: { connect: 2s, headers: 1.5m, idle: 500ms, queue: 1500ms }',
       '    maxConnections: 16',
-      '    breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, window: 1m, resetTimeout: 1h }',
+      '    breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, window: 1m, resetTimeout: 1h, quarantine: 0s }',
       '    auth: { username: mirror-bot, password: "${HUB_TOKEN}" }',
       '    redirects: { mode: passthrough, allowHosts: [Production.Cloudflare.Docker.com], allowPrivate: true }',
       '    dockerHub: false',
@@ -99,17 +100,19 @@ t.test('every key given', async (t) => {
       '  volumeThreshold: 20',
       '  window: 20s',
       '  resetTimeout: 45s',
+      '  quarantine: 1m',
       'failover: { maxAttempts: 1, on404: false }',
       'verifyDigests: false',
       'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s, notFoundTtl: 2s, rules: [{ match: "*:latest", ttl: 1m }, { match: "library/*:1.*", ttl: 1h }] }, parallel: { minSize: 64MiB, pieceSize: 16MiB, perMirror: 3 } }',
       `prefetch: { images: [nginx:1.27, "quay.io/org/app@sha256:${'a'.repeat(64)}"], platforms: [linux/amd64, linux/arm64/v8], every: 1h, delay: 0s, rate: 50MiB/s }`,
       'workers: 2',
+      'timeouts: { clientIdle: 30s }',
       'log: { level: silent }',
       'shutdown: { drainTimeout: 0s }',
     ),
     { HUB_TOKEN: 'dckr_pat_s3cret' },
   );
-  const globalBreaker = { errorThresholdPercentage: 100, volumeThreshold: 20, windowMs: 20_000, resetTimeoutMs: 45_000 };
+  const globalBreaker = { errorThresholdPercentage: 100, volumeThreshold: 20, windowMs: 20_000, resetTimeoutMs: 45_000, quarantineMs: 60_000 };
   const globalRedirects = { mode: 'follow', allowHosts: ['cdn.example.com', '10.1.2.3'], allowPrivate: false };
   const upstreams = [
     {
@@ -118,9 +121,9 @@ t.test('every key given', async (t) => {
       weight: 5,
       backup: false,
       tls: { insecureSkipVerify: false, ca: '/etc/ssl/corp-ca.pem' },
-      timeouts: { connectMs: 2_000, headersMs: 90_000, idleMs: 500 },
+      timeouts: { connectMs: 2_000, headersMs: 90_000, idleMs: 500, queueMs: 1_500 },
       maxConnections: 16,
-      breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, windowMs: 60_000, resetTimeoutMs: 3_600_000 },
+      breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, windowMs: 60_000, resetTimeoutMs: 3_600_000, quarantineMs: 0 },
       auth: { username: 'mirror-bot', password: 'dckr_pat_s3cret' },
       redirects: { mode: 'passthrough', allowHosts: ['production.cloudflare.docker.com'], allowPrivate: true },
       dockerHub: false,
@@ -200,6 +203,7 @@ t.test('every key given', async (t) => {
       bytesPerSecond: 50 * 1024 * 1024,
     },
     workers: 2,
+    clientIdleMs: 30_000,
     log: { level: 'silent' },
     shutdown: { drainTimeoutMs: 0 },
   });
@@ -246,12 +250,13 @@ t.test('per-upstream breaker override is merged with the global breaker', async 
       '    url: https://steady.example',
     ),
   );
-  t.strictSame(config.breaker, { errorThresholdPercentage: 50, volumeThreshold: 4, windowMs: 5_000, resetTimeoutMs: 30_000 });
+  t.strictSame(config.breaker, { errorThresholdPercentage: 50, volumeThreshold: 4, windowMs: 5_000, resetTimeoutMs: 30_000, quarantineMs: 300_000 });
   t.strictSame(config.upstreams[0]!.breaker, {
     errorThresholdPercentage: 10, // override
     volumeThreshold: 4, // global
     windowMs: 60_000, // override
     resetTimeoutMs: 30_000, // default via global
+    quarantineMs: 300_000, // default via global
   });
   t.strictSame(config.upstreams[1]!.breaker, config.breaker);
 });
@@ -528,7 +533,7 @@ t.test('anchors and aliases', async (t) => {
       '    timeouts: *fast',
     ),
   );
-  t.strictSame(config.upstreams[1]!.timeouts, { connectMs: 1_000, headersMs: 2_000, idleMs: 3_000 });
+  t.strictSame(config.upstreams[1]!.timeouts, { connectMs: 1_000, headersMs: 2_000, idleMs: 3_000, queueMs: 10_000 });
 });
 
 t.test('traffic rule: one weighted non-backup upstream is enough', async (t) => {

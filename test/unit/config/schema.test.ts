@@ -68,10 +68,11 @@ t.test('keysOf gives each mapping its keys in table order', async (t) => {
     'cache',
     'prefetch',
     'workers',
+    'timeouts',
     'log',
     'shutdown',
   ]);
-  t.same(keysOf('upstreams[].timeouts'), ['connect', 'headers', 'idle']);
+  t.same(keysOf('upstreams[].timeouts'), ['connect', 'headers', 'idle', 'queue']);
   t.same(keysOf('registries.<name>'), ['hosts', 'upstreams', 'authority']);
   t.same(keysOf('cache.tags'), ['ttl', 'rules', 'notFoundTtl']);
   t.throws(() => keysOf('upstreams[].tsl'), /no keys under "upstreams\[\]\.tsl"/);

@@ -40,6 +40,7 @@ function exercise(metrics: Metrics): void {
   metrics.failover('docker.io', 'hub', 'connect');
   metrics.breakerState('docker.io', 'hub', 0);
   metrics.upstreamWeight('docker.io', 'hub', 1);
+  metrics.upstreamQuarantined('docker.io', 'hub', false);
   metrics.inflight(1);
   metrics.configReload('success');
   metrics.cacheRequest('hit', 1024);
