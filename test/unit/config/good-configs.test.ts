@@ -141,7 +141,7 @@ t.test('every key given', async (t) => {
   ];
   const hubAuthority = {
     ...defaultUpstream('hub-tags', 'https://registry-1.docker.io', true),
-    timeouts: { connectMs: 5_000, headersMs: 5_000, idleMs: 60_000 },
+    timeouts: { connectMs: 5_000, headersMs: 5_000, idleMs: 60_000, queueMs: 10_000 },
     breaker: globalBreaker,
     auth: { username: 'tags-bot', password: 'dckr_pat_s3cret' },
     redirects: globalRedirects,
