@@ -10,8 +10,15 @@ import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import type { FollowedFill } from './followed-fill.js';
 
-/** Read size: large reads cost fewer syscalls and buffers per GiB. */
-const READ_SIZE = 1024 * 1024;
+/**
+ * Read sizes: large reads cost fewer syscalls per GiB, but each read's buffer stays queued on the
+ * client's socket until that client takes it. So a reader starts small, doubles while its client
+ * keeps up, and drops back when it does not: 500 paused readers hold 500 small buffers, not 500 MiB.
+ */
+const MIN_READ = 64 * 1024;
+const MAX_READ = 1024 * 1024;
+/** A follower waits for this much new spool before reading (fewer, larger reads than the fill's writes), unless the rest is less. */
+const FOLLOW_BATCH = 256 * 1024;
 
 export type FollowResult =
   | { readonly kind: 'relayed'; readonly bytes: number }
@@ -169,6 +176,7 @@ function openSpool(fill: FollowedFill): Promise<FileHandle> {
  */
 async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchSignal, from = 0): Promise<StreamResult> {
   let at = from;
+  let readSize = MIN_READ;
   const sent = (): number => at - from;
   // A follower waiting for more wakes up when its starter gives up, not only when the fill moves.
   const gaveUp = abortOf(signal);
@@ -178,15 +186,20 @@ async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchS
       if (signal.aborted) return { kind: 'aborted', bytes: sent() };
       if (source.failure !== undefined) return { kind: 'broken', bytes: sent(), error: source.failure };
       const sendable = source.sendable();
-      if (sendable <= at) {
+      if (sendable <= at || (sendable - at < FOLLOW_BATCH && sendable < source.size)) {
         await Promise.race([source.next(), gaveUp.promise]);
         continue;
       }
-      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, sendable - at));
+      const buffer = Buffer.allocUnsafe(Math.min(readSize, sendable - at));
       const { bytesRead } = await file.read(buffer, 0, buffer.length, at);
       if (bytesRead === 0) throw new Error(`blob file ended at byte ${at} of ${source.size}`);
       at += bytesRead;
-      if (!sink.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await drained(sink, signal);
+      if (sink.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) {
+        readSize = Math.min(readSize * 2, MAX_READ);
+      } else {
+        readSize = MIN_READ;
+        await drained(sink, signal);
+      }
     }
     if (signal.aborted) return { kind: 'aborted', bytes: sent() };
     sink.end();
