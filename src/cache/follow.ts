@@ -15,7 +15,7 @@ import type { FollowedFill } from './followed-fill.js';
  * client's socket until that client takes it. So a reader starts small, doubles while its client
  * keeps up, and drops back when it does not: 500 paused readers hold 500 small buffers, not 500 MiB.
  */
-const MIN_READ = 64 * 1024;
+const MIN_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
 /** A follower waits for this much new spool before reading (fewer, larger reads than the fill's writes), unless the rest is less. */
 const FOLLOW_BATCH = 256 * 1024;
