@@ -12,10 +12,13 @@ import type { FollowedFill } from './followed-fill.js';
 
 /**
  * Read sizes: large reads cost fewer syscalls per GiB, but each read's buffer stays queued on the
- * client's socket until that client takes it. So a reader starts small, doubles while its client
- * keeps up, and drops back when it does not: 500 paused readers hold 500 small buffers, not 500 MiB.
+ * client's socket until that client takes it. So a reader starts small, doubles each time its
+ * client takes a write at once and halves each time it does not: a paused reader ends up holding
+ * one small buffer (500 of them: 500 × 64 KiB, not 500 MiB) and a fast one reads 1 MiB at a time.
+ * Not smaller than 64 KiB: the clients of a fleet pull are behind most of the time, and a 16 KiB
+ * floor tripled the gateway's read+write syscalls there for no RSS gain (the bench's fleet-wan).
  */
-const MIN_READ = 16 * 1024;
+const MIN_READ = 64 * 1024;
 const MAX_READ = 1024 * 1024;
 /** A follower waits for this much new spool before reading (fewer, larger reads than the fill's writes), unless the rest is less. */
 const FOLLOW_BATCH = 256 * 1024;
@@ -197,7 +200,7 @@ async function pump(file: FileHandle, source: Source, sink: Sink, signal: FetchS
       if (sink.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) {
         readSize = Math.min(readSize * 2, MAX_READ);
       } else {
-        readSize = MIN_READ;
+        readSize = Math.max(readSize / 2, MIN_READ);
         await drained(sink, signal);
       }
     }
