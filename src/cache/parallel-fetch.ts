@@ -211,7 +211,8 @@ class ParallelFill {
         failovers: this.#failovers,
       };
     }
-    this.onDone(this.#stats());
+    // A blob that came whole with its first request was no parallel fill: nothing to report.
+    if (this.#pieces.length > 1) this.onDone(this.#stats());
     return {
       kind: 'relayed',
       upstream: this.#probeMirror?.upstream.name ?? 'none',

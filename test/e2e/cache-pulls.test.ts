@@ -3,7 +3,8 @@
  * `cache:` in front of both, and skopeo. Concurrent first pulls of an image fetch each blob
  * once across both registries; a second pull fetches no blob at all; with both registries
  * stopped, the image still pulls by tag (the tag's last manifest, STALE; blobs from disk).
- * With `workers: 2`, concurrent first pulls still fetch each blob once for the cluster.
+ * With `workers: 2`, concurrent first pulls still fetch each blob once for the cluster; with a
+ * low `cache.parallel.minSize`, the big layer comes in pieces from both registries.
  */
 import { join } from 'node:path';
 import t from 'tap';
@@ -90,6 +91,30 @@ log: { level: info }
     t.equal(pids.size, 2, 'both workers served');
     clustered.cli.signal('SIGTERM');
     await clustered.cli.waitForExit(15_000);
+  });
+
+  await t.test('a cold pull of a 20 MiB layer fetches it in pieces from both registries (parallel fill)', { timeout: 120_000 }, async (t) => {
+    const parallel = await startGatewayProcess(
+      root,
+      work,
+      `upstreams:
+  - { name: a, url: "${fronts[0]!.baseUrl}", weight: 1 }
+  - { name: b, url: "${fronts[1]!.baseUrl}", weight: 1 }
+cache: { dir: ${join(work, 'cache-parallel')}, maxSize: 1GiB, parallel: { minSize: 4MiB, pieceSize: 2MiB } }
+log: { level: info }
+`,
+    );
+    const before = mark();
+    t.same(await pull(t, parallel, images.alpine.ref), [images.alpine.manifestDigest], 'pulled, every digest checked by skopeo');
+    const ranged = fronts.map((front, i) => front.requests.slice(before[i]).filter((r) => r.method === 'GET' && r.url.includes('/blobs/') && r.status === 206));
+    t.ok(
+      ranged.every((requests) => requests.length > 0),
+      `both registries answered Range GETs (206): ${ranged.map((r) => r.length).join(' / ')}`,
+    );
+    const fill = parallel.cli.logs.find((line) => line['event'] === 'fill');
+    t.ok(fill !== undefined && Number(fill['pieces']) > 2, `one fill in pieces: ${JSON.stringify(fill?.['bytesByMirror'])}`);
+    parallel.cli.signal('SIGTERM');
+    await parallel.cli.waitForExit(15_000);
   });
 
   await t.test('with every registry stopped, the cached image still pulls by tag', { timeout: 120_000 }, async (t) => {
