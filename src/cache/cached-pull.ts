@@ -31,6 +31,8 @@ export interface Caches extends TagCaches {
   readonly parallel?: ParallelSettings | undefined;
   /** Told what a fill in pieces did (its log line and metrics). */
   readonly onPieces?: (digest: string, stats: PieceStats) => void;
+  /** Writes the tags to disk and stops writing them (shutdown); see tag-file.ts. */
+  readonly saveTags?: () => Promise<void>;
 }
 
 export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {

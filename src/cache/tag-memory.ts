@@ -9,8 +9,12 @@ import { LRUCache } from 'lru-cache';
 /** Tags remembered at most (least recently used out first). */
 const MAX_TAGS = 10_000;
 
+/** A tag as tag-file.ts keeps it: key, digest, when it was learned (ms since the epoch). */
+export type TagEntry = readonly [key: string, digest: string, at: number];
+
 export class TagMemory {
   readonly #lru = new LRUCache<string, { readonly digest: string; readonly at: number }>({ max: MAX_TAGS });
+  #changed = false;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -31,5 +35,24 @@ export class TagMemory {
 
   remember(key: string, digest: string): void {
     this.#lru.set(key, { digest, at: this.now() });
+    this.#changed = true;
+  }
+
+  /** Whether a tag was learned since the last `entries()`. */
+  get changed(): boolean {
+    return this.#changed;
+  }
+
+  /** Every tag, least recently used first (so `restore` rebuilds the same order). */
+  entries(): TagEntry[] {
+    this.#changed = false;
+    const entries: TagEntry[] = [];
+    this.#lru.rforEach(({ digest, at }, key) => entries.push([key, digest, at]));
+    return entries;
+  }
+
+  /** Puts back what `entries()` gave (tags learned since are kept, and stay the most recent). */
+  restore(entries: readonly TagEntry[]): void {
+    for (const [key, digest, at] of entries) if (!this.#lru.has(key)) this.#lru.set(key, { digest, at });
   }
 }

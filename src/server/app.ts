@@ -95,6 +95,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       await gateway.cache?.blobs.close();
       await prefetchStopped;
       await gateway.cache?.manifests.flushed();
+      await gateway.cache?.saveTags?.();
       await (outcome === 'timeout' ? gateway.destroy() : gateway.close());
     },
   };

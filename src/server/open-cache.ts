@@ -13,6 +13,7 @@ import { ManifestMemory } from '../cache/manifest-memory.js';
 import type { PieceStats } from '../cache/parallel-fetch.js';
 import { PeerFills } from '../cache/peer-fills.js';
 import { NotFoundMemory } from '../cache/not-found-memory.js';
+import { loadTags, saveTags } from '../cache/tag-file.js';
 import { TagMemory } from '../cache/tag-memory.js';
 import type { AuthorityResult } from '../cache/tag-pull.js';
 import { TagTtls } from '../cache/tag-ttl.js';
@@ -20,6 +21,9 @@ import type { CacheConfig, Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { workerPeerChannel } from './cache-peers.js';
+
+/** How often the tags learned are written to disk (a crash loses at most this much of them). */
+const TAGS_SAVE_MS = 30_000;
 
 /** Manifests by digest kept in memory: thousands of typical 1–10 KiB manifests. */
 const MANIFEST_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -88,15 +92,33 @@ export async function openCaches(
     metrics.cachePieces(stats.bytesByMirror, stats.hedged);
     logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
   };
+  const tags = new TagMemory(now);
+  const restored = await loadTags(settings.dir, tags);
+  if (restored > 0) logger.info({ event: 'cache', dir: settings.dir, tags: restored }, `${restored} tags restored from disk`);
   return {
     blobs: cache,
     manifests: new ManifestMemory(MANIFEST_MEMORY_BYTES, store),
-    tags: new TagMemory(now),
+    tags,
+    saveTags: keepTagsOnDisk(settings.dir, tags, logger),
     tagTtls: new TagTtls(settings.tagTtlMs, settings.tagRules),
     notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
     ...tagEvents(logger, metrics),
     parallel: settings.parallel,
     onPieces,
+  };
+}
+
+/** Tags learned are written to disk every TAGS_SAVE_MS (when some changed); the returned function writes them a last time and stops. */
+function keepTagsOnDisk(dir: string, tags: TagMemory, logger: Logger): () => Promise<void> {
+  const save = (): Promise<void> =>
+    saveTags(dir, tags).catch((err: unknown) => logger.warn({ event: 'cache', dir, err }, 'cannot write the tags to disk (they are kept in memory)'));
+  const timer = setInterval(() => {
+    if (tags.changed) void save();
+  }, TAGS_SAVE_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    return tags.changed ? save() : Promise.resolve();
   };
 }
 
