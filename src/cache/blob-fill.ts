@@ -12,25 +12,18 @@ import type { FetchResult } from '../proxy/fetch-result.js';
 import type { BlobWriter } from './blob-store.js';
 import { DiskFullError } from './cache-health.js';
 import type { PieceTarget } from './piece-target.js';
-import type { FillState, FollowedFill } from './followed-fill.js';
+import { FillStatus, type FollowedFill } from './followed-fill.js';
 
 export type { FillState } from './followed-fill.js';
 
 /** Bytes handed to the disk but not written yet above which the fetch is paused. */
 const SPOOL_AHEAD = 4 * 1024 * 1024;
 
-export class BlobFill implements Sink, PieceTarget, FollowedFill {
+export class BlobFill extends FillStatus implements Sink, PieceTarget, FollowedFill {
   /** Aborts the fill's fetch; owned by the cache, not by any reader. */
   readonly abort = new StartersAbort();
-  #state: FillState = 'waiting';
-  /** From the upstream's Content-Length; undefined when it sent none. */
-  #size: number | undefined;
-  /** Bytes in the spool file, readable by followers. */
-  #written = 0;
   #ahead = 0;
   #resume: (() => void) | undefined;
-  #error: Error | undefined;
-  #listeners = new Set<() => void>();
   /** How the fill's fetch ended (set by the cache), e.g. the 404 every mirror gave. */
   outcome: FetchResult | undefined;
   #discarded: Promise<void> = Promise.resolve();
@@ -41,26 +34,12 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
     readonly storedPath: string,
     /** Bytes the volume has room for: a bigger blob fails the fill before any reader has headers (they relay). */
     private readonly room = Number.POSITIVE_INFINITY,
-  ) {}
+  ) {
+    super();
+  }
 
   get digest(): string {
     return this.writer.digest;
-  }
-
-  get state(): FillState {
-    return this.#state;
-  }
-
-  get size(): number | undefined {
-    return this.#size;
-  }
-
-  get written(): number {
-    return this.#written;
-  }
-
-  get error(): Error | undefined {
-    return this.#error;
   }
 
   /** The file readers follow: the temp file, which keeps its bytes (and open descriptors) when committed. */
@@ -68,27 +47,17 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
     return this.writer.tmpPath;
   }
 
-  /** Calls `listener` on every change (bytes written, committed, failed) until it is removed. */
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   start(status: number, headers: ResponseHeaders): void {
     // A continuation (resume at another mirror) arrives as a 206 through continuationSink,
     // which starts nothing: this start is the first and only answer's.
     const length = Number(headerValue(headers, 'content-length'));
-    this.#size = status === 200 && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-    if (this.#size !== undefined && this.#size > this.room) {
-      void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… is ${this.#size} bytes; the cache volume has ${this.room} free`));
-      return;
-    }
-    this.#state = 'streaming';
-    this.#changed();
+    const size = status === 200 && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    if (size !== undefined && !this.#fits(size)) return;
+    this.moved({ state: 'streaming', size });
   }
 
   write(chunk: Buffer): boolean {
-    if (this.#state === 'failed') return true;
+    if (this.state === 'failed') return true;
     if (this.writer.size + chunk.length > this.room) {
       void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… outgrew the ${this.room} bytes free on the cache volume`));
       return true;
@@ -97,13 +66,12 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
     this.writer.write(chunk).then(
       () => {
         this.#ahead -= chunk.length;
-        this.#written += chunk.length;
         if (this.#resume !== undefined && this.#ahead < SPOOL_AHEAD / 2) {
           const resume = this.#resume;
           this.#resume = undefined;
           resume();
         }
-        this.#changed();
+        this.moved({ written: this.written + chunk.length });
       },
       (err: unknown) => void this.fail(err as Error),
     );
@@ -120,18 +88,20 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
   }
 
   startPieces(size: number): boolean {
-    if (size > this.room) {
-      void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… is ${size} bytes; the cache volume has ${this.room} free`));
-      return false;
-    }
-    this.#size = size;
-    this.#state = 'streaming';
-    this.#changed();
+    if (!this.#fits(size)) return false;
+    this.moved({ state: 'streaming', size });
     return true;
   }
 
+  /** Whether a blob of `size` bytes fits on the volume; if not, the fill fails before any reader has headers. */
+  #fits(size: number): boolean {
+    if (size <= this.room) return true;
+    void this.fail(new DiskFullError(`${this.digest.slice(0, 19)}… is ${size} bytes; the cache volume has ${this.room} free`));
+    return false;
+  }
+
   writeAt(position: number, chunk: Buffer): Promise<void> {
-    if (this.#state === 'failed') return Promise.reject(this.#error ?? new Error('fill failed'));
+    if (this.state === 'failed') return Promise.reject(this.error ?? new Error('fill failed'));
     return this.writer.writeAt(position, chunk).catch((err: unknown) => {
       void this.fail(err as Error);
       throw err;
@@ -140,9 +110,8 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
 
   async contiguous(end: number): Promise<void> {
     await this.writer.hashThrough(end);
-    if (this.#state !== 'streaming') return;
-    this.#written = end;
-    this.#changed();
+    if (this.state !== 'streaming') return;
+    this.moved({ written: end });
   }
 
   endPieces(): void {
@@ -158,15 +127,13 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
       throw err;
     }
     // A write that failed meanwhile has failed the fill (and the commit with it); never undo that.
-    if (this.#state === 'failed') return;
-    this.#written = this.writer.size;
-    this.#state = 'committed';
-    this.#changed();
+    if (this.state === 'failed') return;
+    this.moved({ written: this.writer.size, state: 'committed' });
   }
 
   /** The fetch failed, or the disk did: the spool goes and every reader is cut. Resolves once the spool is gone. */
   fail(err: Error): Promise<void> {
-    if (this.#state !== 'failed' && this.#state !== 'committed') {
+    if (this.state !== 'failed' && this.state !== 'committed') {
       this.abort.abort();
       this.#setFailed(err);
       this.#discarded = this.writer.abort().catch(() => undefined);
@@ -175,12 +142,6 @@ export class BlobFill implements Sink, PieceTarget, FollowedFill {
   }
 
   #setFailed(err: Error): void {
-    this.#error = err;
-    this.#state = 'failed';
-    this.#changed();
-  }
-
-  #changed(): void {
-    for (const listener of this.#listeners) listener();
+    this.moved({ error: err, state: 'failed' });
   }
 }

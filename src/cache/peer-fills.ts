@@ -6,7 +6,7 @@
  * the index changes of each worker reach the others.
  */
 import type { BlobFill } from './blob-fill.js';
-import type { FillState, FollowedFill } from './followed-fill.js';
+import { FillStatus, type FillState, type FollowedFill } from './followed-fill.js';
 import type { FillProgress, IndexChange, PeerMessage } from './peer-protocol.js';
 
 /** How messages reach the primary and come back (process.send / process.on('message') in a worker). */
@@ -130,13 +130,8 @@ function progressOf(key: string, fill: BlobFill): FillProgress {
 }
 
 /** Another worker's fill, as its progress messages describe it: followed like a local one. */
-export class RemoteFill implements FollowedFill {
-  #state: FillState = 'waiting';
-  #size: number | undefined;
-  #written = 0;
+export class RemoteFill extends FillStatus implements FollowedFill {
   #spoolPath: string;
-  #error: Error | undefined;
-  readonly #listeners = new Set<() => void>();
   /** A remote fill's upstream answer stays in its worker: a follower whose fill failed relays itself. */
   readonly outcome = undefined;
 
@@ -144,38 +139,19 @@ export class RemoteFill implements FollowedFill {
     readonly digest: string,
     readonly storedPath: string,
   ) {
+    super();
     this.#spoolPath = storedPath;
   }
 
-  get state(): FillState {
-    return this.#state;
-  }
-  get size(): number | undefined {
-    return this.#size;
-  }
-  get written(): number {
-    return this.#written;
-  }
-  get error(): Error | undefined {
-    return this.#error;
-  }
   get spoolPath(): string {
     return this.#spoolPath;
   }
 
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   update(progress: FillProgress): void {
     // Only forward: a late message must not move a finished fill back.
-    if (this.#state === 'committed' || this.#state === 'failed') return;
-    this.#state = progress.state;
-    this.#size = progress.size;
-    this.#written = Math.max(this.#written, progress.written);
+    if (this.state === 'committed' || this.state === 'failed') return;
     if (progress.spoolPath !== undefined) this.#spoolPath = progress.spoolPath;
-    if (progress.state === 'failed') this.#error = new Error(`fill in another worker failed: ${progress.error ?? 'unknown'}`);
-    for (const listener of this.#listeners) listener();
+    const failed = progress.state === 'failed' ? { error: new Error(`fill in another worker failed: ${progress.error ?? 'unknown'}`) } : {};
+    this.moved({ state: progress.state, size: progress.size, written: Math.max(this.written, progress.written), ...failed });
   }
 }
