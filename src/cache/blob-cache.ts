@@ -81,11 +81,10 @@ export class BlobCache {
     // Decided without an await, so that concurrent requests find the fill the first one started.
     // A fill that failed is on its way out: the next request starts afresh.
     const key = `${scope} ${digest}`;
-    const running = this.#fills.get(key);
-    const join = running !== undefined && running.fill?.state !== 'failed';
-    const cache: CacheOutcome = join ? 'JOINED' : 'MISS';
-    if (!join && !this.health.mayFill) return this.#bypass();
-    const fill = await (join ? running.starting : this.#start(key, digest, fetch));
+    const running = this.#live(key);
+    const cache: CacheOutcome = running !== undefined ? 'JOINED' : 'MISS';
+    if (running === undefined && !this.health.mayFill) return this.#bypass();
+    const fill = await (running !== undefined ? running.starting : this.#start(key, digest, fetch));
     if (fill instanceof FoundFill) {
       const found = await this.#sendStored(digest, sink, signal);
       if (found !== undefined) return found;
@@ -93,6 +92,22 @@ export class BlobCache {
     // The first request of this worker for another worker's fill started nothing: it joined.
     const outcome: CacheOutcome = fill instanceof RemoteFill ? 'JOINED' : cache;
     return this.#counted({ cache: outcome, ...(await follow(fill, sink, signal, { 'x-cache': outcome })) });
+  }
+
+  /**
+   * Starts a fill of `digest` that no reader waits for (a refetch after a fill that failed),
+   * unless it is stored, a fill of it runs, or the disk is failing. Readers who come meanwhile join it.
+   */
+  refill(digest: string, fetch: FillFetch, scope = ''): void {
+    const key = `${scope} ${digest}`;
+    if (this.store.has(digest) || this.#live(key) !== undefined || !this.health.mayFill) return;
+    this.#start(key, digest, fetch).catch(() => undefined);
+  }
+
+  /** The fill running for `key` that a request may join: a fill that failed is on its way out. */
+  #live(key: string): FillEntry | undefined {
+    const running = this.#fills.get(key);
+    return running !== undefined && running.fill?.state !== 'failed' ? running : undefined;
   }
 
   /** A HIT, held against eviction while it is read; undefined when it is not stored (any more). */

@@ -12,25 +12,20 @@
  * A cache that cannot open or create a file falls back to relaying.
  */
 import type { FetchResult } from '../proxy/fetch-result.js';
-import { fetchFromUpstreams } from '../proxy/fetch-from-upstreams.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
 import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
-import type { BlobCache, CacheResult, FillFetch } from './blob-cache.js';
+import type { BlobCache, CacheResult } from './blob-cache.js';
+import { blobFillFetch, type FillCaches } from './fill-fetch.js';
 import type { ManifestMemory } from './manifest-memory.js';
-import { parallelFetch, type MirrorSet, type ParallelSettings, type PieceStats } from './parallel-fetch.js';
 import { followRange, headersFor, sendStoredRange, type StreamResult } from './follow.js';
 import { CapturingSink, FROM_CACHE, sendManifest } from './manifest-answer.js';
 import { manifestByTag, type TagCaches } from './tag-pull.js';
 
 /** What the cache holds: blobs on disk; manifests by digest, tags and 404s for tags in memory. */
-export interface Caches extends TagCaches {
+export interface Caches extends TagCaches, FillCaches {
   readonly blobs: BlobCache;
-  /** Big blobs fetched in pieces from every eligible mirror at once; undefined: one mirror per fill. */
-  readonly parallel?: ParallelSettings | undefined;
-  /** Told what a fill in pieces did (its log line and metrics). */
-  readonly onPieces?: (digest: string, stats: PieceStats) => void;
   /** Writes the tags to disk and stops writing them (shutdown); see tag-file.ts. */
   readonly saveTags?: () => Promise<void>;
 }
@@ -52,14 +47,7 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   }
   // The fill is the whole blob for every reader: always resumable, and never with a Range (a
   // request with one was answered above, so these headers have none).
-  const fill: FillFetch = (fillSink, fillSignal) => {
-    const mirrors = caches.parallel === undefined ? undefined : asMirrorSet(deps.group);
-    if (mirrors === undefined || mirrors.eligible().length < 2) {
-      return fetchFromUpstreams({ method: 'GET', route, headers: request.headers, resumable: true }, fillSink, deps, fillSignal);
-    }
-    const onDone = (stats: PieceStats): void => caches.onPieces?.(route.digest, stats);
-    return parallelFetch(route, request.headers, fillSink, { ...deps, group: mirrors }, caches.parallel!, fillSignal, onDone);
-  };
+  const fill = blobFillFetch(caches, route, request.headers, deps);
   // The cache rejects only before it started the client's response (files are opened first), so
   // relaying on a rejection never answers twice: unwritable dir, disk full, a file gone.
   return cache.get(route.digest, sink, signal, fill, deps.group.registry).then((result) => asFetchResult(result) ?? relay(), relay);
@@ -165,9 +153,4 @@ function streamed(result: StreamResult, status: number): FetchResult {
     case 'aborted':
       return { kind: 'aborted', ...counts };
   }
-}
-
-/** The registry's upstreams, when they can tell which of them are eligible (proxy/upstream-group.ts can). */
-function asMirrorSet(group: PullDeps['group']): MirrorSet | undefined {
-  return 'eligible' in group && typeof group.eligible === 'function' ? (group as MirrorSet) : undefined;
 }

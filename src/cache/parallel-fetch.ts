@@ -41,6 +41,8 @@ export interface ParallelSettings {
 export interface MirrorSet extends UpstreamChoice {
   /** The primary upstreams that take requests now, with their configured weights. */
   eligible(): readonly { readonly upstream: AttemptableUpstream; readonly weight: number }[];
+  /** Takes the mirror out of rotation for `breaker.quarantine`: it is held to have served wrong bytes. */
+  quarantine(name: string): void;
 }
 
 export interface ParallelFetchDeps extends FetchDeps {
@@ -56,6 +58,8 @@ export interface PieceStats {
   readonly bytesByMirror: Readonly<Record<string, number>>;
   /** Mirrors dropped from the fill for not serving ranges. */
   readonly dropped: readonly string[];
+  /** The whole blob did not match its digest: nothing was stored (see parallel-mismatches.ts). */
+  readonly mismatched: boolean;
 }
 
 /** Bytes handed to the disk but not written yet above which a piece's fetch is paused. */
@@ -202,6 +206,7 @@ class ParallelFill {
       this.target.endPieces();
     } catch (err) {
       for (const mirror of this.#mirrors.values()) if (mirror.bytes > 0) this.deps.metrics.failover(this.deps.group.registry, mirror.upstream.name, 'digest');
+      this.onDone(this.#stats(true));
       return {
         kind: 'broken',
         upstream: this.#probeMirror?.upstream.name ?? 'none',
@@ -212,7 +217,7 @@ class ParallelFill {
       };
     }
     // A blob that came whole with its first request was no parallel fill: nothing to report.
-    if (this.#pieces.length > 1) this.onDone(this.#stats());
+    if (this.#pieces.length > 1) this.onDone(this.#stats(false));
     return {
       kind: 'relayed',
       upstream: this.#probeMirror?.upstream.name ?? 'none',
@@ -223,11 +228,11 @@ class ParallelFill {
     };
   }
 
-  #stats(): PieceStats {
+  #stats(mismatched: boolean): PieceStats {
     const bytesByMirror: Record<string, number> = {};
     for (const [name, mirror] of this.#mirrors) bytesByMirror[name] = mirror.bytes;
     const dropped = [...this.#mirrors.values()].filter((m) => m.dropped && m.bytes === 0).map((m) => m.upstream.name);
-    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, bytesByMirror, dropped };
+    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, bytesByMirror, dropped, mismatched };
   }
 
   /** Hands out pieces to mirrors with a free slot, fastest first; hedges the tail when none is left. */

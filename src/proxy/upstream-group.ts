@@ -61,6 +61,11 @@ export class UpstreamGroup {
     return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: m.weight }));
   }
 
+  /** Takes `name` out of rotation for its `breaker.quarantine` (a parallel fill's mismatch was pinned on it). */
+  quarantine(name: string): void {
+    this.#byName.get(name)?.quarantine();
+  }
+
   /**
    * Ready while some upstream with weight > 0 takes requests (its breaker accepts) and is not
    * saturated (requests waiting for one of its connections): a gateway whose every connection is

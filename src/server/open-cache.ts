@@ -10,7 +10,7 @@ import { CacheHealth } from '../cache/cache-health.js';
 import { DirLockedError, lockHolder } from '../cache/dir-lock.js';
 import type { Caches } from '../cache/cached-pull.js';
 import { ManifestMemory } from '../cache/manifest-memory.js';
-import type { PieceStats } from '../cache/parallel-fetch.js';
+import { ParallelMismatches } from '../cache/parallel-mismatches.js';
 import { PeerFills } from '../cache/peer-fills.js';
 import { NotFoundMemory } from '../cache/not-found-memory.js';
 import { loadTags, saveTags } from '../cache/tag-file.js';
@@ -88,10 +88,6 @@ export async function openCaches(
     fillsInFlight: cache.filling,
     relayOnly: health.failing !== undefined,
   }));
-  const onPieces = (digest: string, stats: PieceStats): void => {
-    metrics.cachePieces(stats.bytesByMirror, stats.hedged);
-    logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
-  };
   const tags = new TagMemory(now);
   const restored = await loadTags(settings.dir, tags);
   if (restored > 0) logger.info({ event: 'cache', dir: settings.dir, tags: restored }, `${restored} tags restored from disk`);
@@ -104,7 +100,8 @@ export async function openCaches(
     notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
     ...tagEvents(logger, metrics),
     parallel: settings.parallel,
-    onPieces,
+    mismatches: settings.parallel === undefined ? undefined : new ParallelMismatches(),
+    onPieces: pieceEvents(logger, metrics),
   };
 }
 
@@ -119,6 +116,20 @@ function keepTagsOnDisk(dir: string, tags: TagMemory, logger: Logger): () => Pro
   return () => {
     clearInterval(timer);
     return tags.changed ? save() : Promise.resolve();
+  };
+}
+
+/** What a fill in pieces tells: metrics, its log line, and a warning naming the mirrors when it did not match its digest. */
+function pieceEvents(logger: Logger, metrics: Metrics): NonNullable<Caches['onPieces']> {
+  return (digest, stats, quarantined) => {
+    metrics.cachePieces(stats.bytesByMirror, stats.hedged);
+    if (!stats.mismatched) return logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
+    const implicated = Object.keys(stats.bytesByMirror).filter((name) => (stats.bytesByMirror[name] ?? 0) > 0);
+    logger.warn(
+      { event: 'fill', digest, ...stats, implicated, quarantined },
+      `a fill of ${digest.slice(0, 19)}… in pieces from ${implicated.join(', ')} does not match its digest: fetching it again from one mirror` +
+        (quarantined.length > 0 ? `; out of rotation: ${quarantined.join(', ')}` : ''),
+    );
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * A big blob filled from several mirrors at once (cache.parallel): pieces by Range from every
  * mirror, split by their speed; a mirror without Range support dropped from the fill; a mirror
- * dying mid-piece replaced; a corrupt piece never committed nor completed; a slow mirror's tail
- * hedged to a faster one. Readers get correct bytes throughout.
+ * dying mid-piece replaced; a corrupt piece never committed nor completed, the blob refetched from
+ * one mirror, the top one first, and a lying top mirror quarantined; a slow mirror's tail hedged
+ * to a faster one. Readers get correct bytes throughout.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
@@ -92,18 +93,45 @@ t.test('a mirror that resets mid-piece: its pieces continue at the others', { ti
   t.ok(mirrors[1]!.ranges().length >= 1, 'the resetting mirror was asked');
 });
 
-t.test('a corrupt piece: the fill fails, nothing is stored, no reader gets a complete wrong blob', { timeout: 60_000 }, async (t) => {
-  const { gw, url } = await setup(t, [
-    { rate: 32 * MiB, weight: 1 },
-    { rate: 32 * MiB, weight: 1, corruptAt: 30 * MiB + 5 },
+t.test('a corrupt piece: the reader is cut, nothing wrong is stored, and the blob is fetched again from the top mirror', { timeout: 60_000 }, async (t) => {
+  const { gw, mirrors, url } = await setup(t, [
+    { rate: 32 * MiB, weight: 2 },
+    { rate: 32 * MiB, weight: 1, corruptEach: true },
   ]);
   const p = await pull(url);
   t.notOk(p.complete && p.body.equals(BLOB) === false && p.body.length === BLOB.length, 'never a whole wrong blob');
   t.notOk(p.complete, 'the reader is cut before its last byte');
-  t.equal(await gw.metric('mirrorgate_cache_blobs'), 0, 'nothing stored');
-  // Counted once the spool is gone, a moment after the reader was cut.
-  await eventually(async () => (await gw.metric('mirrorgate_cache_fills_total', { result: 'failed' })) === 1, 'the failed fill counted');
   t.ok((await gw.metric('mirrorgate_failovers_total', { reason: 'digest' })) >= 1, 'the mismatch counts against the mirrors that served pieces');
+  const warning = fillLine(gw);
+  t.equal(warning?.['mismatched'], true, 'the fill line says the digest did not match');
+  t.same(warning?.['implicated'], ['m0', 'm1'], 'and names the mirrors that served it');
+  t.same(warning?.['quarantined'], [], 'a first implication of several mirrors takes none out');
+  // The refetch runs with no reader: the blob is stored from the top mirror alone.
+  await eventually(async () => (await gw.metric('mirrorgate_cache_blobs')) === 1, 'the blob refetched and stored');
+  t.equal(mirrors[0]!.ranges().filter((range) => range === '').length, 1, 'one whole-blob GET, to the top mirror');
+  t.equal(mirrors[1]!.ranges().filter((range) => range === '').length, 0, 'none to the other');
+  const again = await pull(url);
+  t.equal(again.xCache, 'HIT');
+  t.ok(again.complete && again.body.equals(BLOB), 'the next pull gets the right blob from disk');
+  t.equal(await gw.metric('mirrorgate_upstream_quarantined', { upstream: 'm1' }), 0, 'implicated once: still in rotation');
+});
+
+t.test('when the top mirror is the liar, its own refetch quarantines it and the next pull comes from the other', { timeout: 60_000 }, async (t) => {
+  const { gw, mirrors, url } = await setup(t, [
+    { rate: 32 * MiB, weight: 2, corruptEach: true },
+    { rate: 32 * MiB, weight: 1 },
+  ]);
+  const p = await pull(url);
+  t.notOk(p.complete, 'the reader of the parallel fill is cut');
+  await eventually(async () => (await gw.metric('mirrorgate_upstream_quarantined', { upstream: 'm0' })) === 1, 'the liar is out of rotation');
+  t.equal(mirrors[0]!.ranges().filter((range) => range === '').length, 1, 'after its whole-blob refetch failed its digest');
+  t.equal(await gw.metric('mirrorgate_cache_blobs'), 0, 'nothing wrong stored');
+  t.equal(await gw.metric('mirrorgate_upstream_quarantined', { upstream: 'm1' }), 0, 'the honest mirror stays in');
+  const again = await pull(url);
+  t.ok(again.complete && again.body.equals(BLOB), 'the next pull gets the right blob');
+  t.equal(again.xCache, 'MISS');
+  t.equal(mirrors[1]!.ranges().filter((range) => range === '').length, 1, 'fetched whole from the honest mirror: single-source after a mismatch');
+  await eventually(async () => (await gw.metric('mirrorgate_cache_blobs')) === 1, 'and stored');
 });
 
 t.test('the tail of a crawling mirror is hedged to a fast one', { timeout: 60_000 }, async (t) => {

@@ -1,7 +1,7 @@
 /**
  * A blob mirror for parallel-fill tests: serves one blob by digest with `Range` support at a
  * shaped rate (a token bucket refilled every 10 ms, shared by all its responses), and misbehaves
- * on cue: no Range support, a reset after some bytes, a corrupted byte.
+ * on cue: no Range support, a reset after some bytes, a corrupted byte (once, or in every response).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
@@ -15,6 +15,8 @@ export interface RangeMirrorOptions {
   readonly resetAfter?: number;
   /** Flip the byte at this blob offset in whatever it sends. */
   readonly corruptAt?: number;
+  /** Flip the first byte of every response's body (a mirror whose every piece is wrong). */
+  readonly corruptEach?: boolean;
 }
 
 export interface RangeMirror extends FakeUpstream {
@@ -63,6 +65,7 @@ export async function startRangeMirror(blob: Buffer, digest: string, options: Ra
       const chunk = Buffer.from(blob.subarray(at, at + n));
       const corrupt = options.corruptAt;
       if (corrupt !== undefined && corrupt >= at && corrupt < at + n) chunk[corrupt - at] = (chunk[corrupt - at] ?? 0) ^ 0xff;
+      if (options.corruptEach === true && at === first) chunk[0] = (chunk[0] ?? 0) ^ 0xff;
       sent += n;
       at += n;
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
