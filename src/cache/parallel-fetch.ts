@@ -58,6 +58,8 @@ export interface PieceStats {
   readonly bytesByMirror: Readonly<Record<string, number>>;
   /** Mirrors dropped from the fill for not serving ranges. */
   readonly dropped: readonly string[];
+  /** From the first request to the last byte in the spool. */
+  readonly seconds: number;
   /** The whole blob did not match its digest: nothing was stored (see parallel-mismatches.ts). */
   readonly mismatched: boolean;
 }
@@ -131,6 +133,7 @@ class ParallelFill {
   #failure: FetchResult | undefined;
   #settle: (() => void) | undefined;
   #probeMirror: Mirror | undefined;
+  readonly #startedAt = Date.now();
 
   constructor(
     private readonly route: ProxiedRoute,
@@ -148,7 +151,7 @@ class ParallelFill {
   }
 
   async run(): Promise<FetchResult> {
-    const startedAt = Date.now();
+    const startedAt = this.#startedAt;
     const probe = new ProbeSink(this.target, this.settings.minSize, (size, sink) => this.#sized(size, sink, startedAt));
     const first = this.deps.group.pick(new Set());
     const probeMirror = first === undefined ? undefined : this.#mirrors.get(first.name);
@@ -232,7 +235,8 @@ class ParallelFill {
     const bytesByMirror: Record<string, number> = {};
     for (const [name, mirror] of this.#mirrors) bytesByMirror[name] = mirror.bytes;
     const dropped = [...this.#mirrors.values()].filter((m) => m.dropped && m.bytes === 0).map((m) => m.upstream.name);
-    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, bytesByMirror, dropped, mismatched };
+    const seconds = (Date.now() - this.#startedAt) / 1000;
+    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, bytesByMirror, dropped, seconds, mismatched };
   }
 
   /** Hands out pieces to mirrors with a free slot, fastest first; hedges the tail when none is left. */

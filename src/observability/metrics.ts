@@ -44,7 +44,8 @@ export interface Metrics {
   cacheFill(result: 'committed' | 'failed', bytes: number): void;
   cacheEvicted(blobs: number, bytes: number): void;
   /** A fill fetched in pieces ended: the bytes each mirror delivered, and the pieces hedged to a faster one. */
-  cachePieces(bytesByMirror: Readonly<Record<string, number>>, hedged: number): void;
+  /** A fill in pieces ended: the bytes each mirror delivered, pieces hedged, and the whole fill's rate (bytes/s). */
+  cachePieces(bytesByMirror: Readonly<Record<string, number>>, hedged: number, bytesPerSecond: number): void;
   /** The cache's disk failed (`code`, e.g. ENOSPC) and the cache went relay-only; once per condition. */
   cacheDiskFailure(code: string): void;
   /** A tag resolved at its registry's authority: `resolved` (a digest), `not_found`, or `failed` (resolved at the mirrors instead). */
@@ -175,6 +176,12 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
     evictedBytes: counter('mirrorgate_cache_evicted_bytes_total', 'Bytes evicted'),
     pieceBytes: counter('mirrorgate_cache_piece_bytes_total', 'Bytes of blobs fetched in pieces, by the mirror (upstream) that delivered them', ['upstream']),
     hedged: counter('mirrorgate_cache_pieces_hedged_total', 'Pieces of a parallel fill fetched again from a faster mirror near the end (first answer wins)'),
+    fillRate: new client.Histogram({
+      name: 'mirrorgate_cache_parallel_fill_rate_bytes_per_second',
+      help: 'Effective rate of each fill fetched in pieces: blob size over the time from its first request to its last byte',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].map((mib) => mib * 1024 * 1024),
+      registers: [registry],
+    }),
     diskFailures: counter('mirrorgate_cache_disk_failures_total', 'Times the cache went relay-only because its disk failed, by error code', ['code']),
     tagResolutions: counter('mirrorgate_tag_resolutions_total', "Tags resolved at their registry's authority, by result (resolved, not_found, failed)", [
       'registry',
@@ -259,9 +266,10 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       cache.evictedBlobs.inc(blobs);
       cache.evictedBytes.inc(bytes);
     },
-    cachePieces: (bytesByMirror, hedged) => {
+    cachePieces: (bytesByMirror, hedged, bytesPerSecond) => {
       for (const [upstream, bytes] of Object.entries(bytesByMirror)) cache.pieceBytes.inc({ upstream }, bytes);
       cache.hedged.inc(hedged);
+      cache.fillRate.observe(bytesPerSecond);
     },
     cacheDiskFailure: (code) => cache.diskFailures.inc({ code }),
     tagResolution: (registry, result) => cache.tagResolutions.inc({ registry, result }),

@@ -122,7 +122,7 @@ function keepTagsOnDisk(dir: string, tags: TagMemory, logger: Logger): () => Pro
 /** What a fill in pieces tells: metrics, its log line, and a warning naming the mirrors when it did not match its digest. */
 function pieceEvents(logger: Logger, metrics: Metrics): NonNullable<Caches['onPieces']> {
   return (digest, stats, quarantined) => {
-    metrics.cachePieces(stats.bytesByMirror, stats.hedged);
+    metrics.cachePieces(stats.bytesByMirror, stats.hedged, stats.size / Math.max(stats.seconds, 0.001));
     if (!stats.mismatched) return logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
     const implicated = Object.keys(stats.bytesByMirror).filter((name) => (stats.bytesByMirror[name] ?? 0) > 0);
     logger.warn(

@@ -66,6 +66,11 @@ t.test('three mirrors at 24/16/8 MiB/s share one fill by their speed; two reader
   t.equal(line?.['pieces'], 9, 'the first 16 MiB (the request that learned the size), then eight of 4 MiB');
   const delivered = await gw.metric('mirrorgate_cache_piece_bytes_total');
   t.ok(delivered >= BLOB.length && delivered <= sent.reduce((x, y) => x + y, 0), `the mirrors' bytes, duplicates of hedged pieces included (${delivered})`);
+  t.equal(await gw.metric('mirrorgate_cache_parallel_fill_rate_bytes_per_second_count'), 1, 'the fill rate observed once');
+  const rate = (await gw.metric('mirrorgate_cache_parallel_fill_rate_bytes_per_second_sum')) / MiB;
+  // The mirrors together send 48 MiB/s; the fill cannot beat that, and anything slower than the slowest alone is broken.
+  t.ok(rate > 4 && rate < 56, `its rate is between the slowest mirror's and the sum of all (${rate.toFixed(1)} MiB/s)`);
+  t.equal(typeof line?.['seconds'], 'number', 'the fill line has its duration');
   const again = await pull(url);
   t.equal(again.xCache, 'HIT');
   t.ok(again.body.equals(BLOB));

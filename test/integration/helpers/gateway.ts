@@ -18,7 +18,7 @@ export interface TestGateway {
   readonly configFile: string;
   /** Parsed JSON log lines so far. */
   logs(): Record<string, unknown>[];
-  /** The value of one metric series, e.g. metric('mirrorgate_failovers_total', {upstream: 'a', reason: 'connect'}). */
+  /** The value of one metric series, e.g. metric('mirrorgate_failovers_total', {upstream: 'a', reason: 'connect'}); a histogram's by its _count or _sum. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Rewrites the config file (for reload tests). */
   writeConfig(yaml: string): Promise<void>;
@@ -57,11 +57,16 @@ export async function startGateway(yaml: string, options: { now?: () => number }
     configFile,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     async metric(name, labels = {}) {
-      const metric = metrics.registry.getSingleMetric(name);
+      // A histogram's _count and _sum are series of the histogram's own name.
+      const base = metrics.registry.getSingleMetric(name) === undefined ? name.replace(/_(count|sum)$/, '') : name;
+      const metric = metrics.registry.getSingleMetric(base);
       if (metric === undefined) return 0;
       const { values } = await metric.get();
       const wanted = Object.entries(labels);
-      const series = values.filter((value) => wanted.every(([key, want]) => String(value.labels[key]) === want));
+      const series = values.filter(
+        (value: { metricName?: string; labels: Record<string, unknown> }) =>
+          (value.metricName ?? base) === name && wanted.every(([key, want]) => String(value.labels[key]) === want),
+      );
       return series.reduce((sum, value) => sum + value.value, 0);
     },
     async writeConfig(text) {

@@ -48,7 +48,7 @@ function exercise(metrics: Metrics): void {
   metrics.cacheEvicted(1, 1024);
   metrics.cacheDiskFailure('ENOSPC');
   metrics.tagResolution('docker.io', 'resolved');
-  metrics.cachePieces({ hub: 1024 }, 1);
+  metrics.cachePieces({ hub: 1024 }, 1, 1024 * 1024);
   metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0, relayOnly: false }));
   metrics.prefetchImage('ok', 1024, 512);
   metrics.prefetchRun('success', 1_700_000_000);
