@@ -254,6 +254,17 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       inflightNow += delta;
     },
     configReload: (result) => reloads.inc({ result }),
+    ...cacheRecorders(cache, (state) => (cacheState = state)),
+    ...prefetchFamilies(registry),
+  };
+}
+
+/** The cache's part of Metrics, recording into its families; `watchCache` is how the gauges learn what the cache holds. */
+function cacheRecorders(
+  cache: ReturnType<typeof cacheFamilies>,
+  watchCache: Metrics['watchCache'],
+): Pick<Metrics, 'cacheRequest' | 'cacheFill' | 'cacheEvicted' | 'cachePieces' | 'cacheDiskFailure' | 'tagResolution' | 'watchCache'> {
+  return {
     cacheRequest: (result, bytes) => {
       cache.requests.inc({ result });
       cache.served.inc({ result }, bytes);
@@ -273,9 +284,6 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     },
     cacheDiskFailure: (code) => cache.diskFailures.inc({ code }),
     tagResolution: (registry, result) => cache.tagResolutions.inc({ registry, result }),
-    watchCache: (state) => {
-      cacheState = state;
-    },
-    ...prefetchFamilies(registry),
+    watchCache,
   };
 }
