@@ -21,13 +21,14 @@
  * - A mirror that answers a Range with anything but the 206 asked for gets no more pieces.
  */
 import { StartersAbort, type FetchSignal } from '../stream/abort.js';
-import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js';
+import type { Sink } from '../stream/sink.js';
 import { fetchFromUpstreams, type AttemptableUpstream, type FetchDeps, type UpstreamChoice } from '../proxy/fetch-from-upstreams.js';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { continuationSink, rangeHeader } from '../proxy/resume.js';
 import type { FailoverRecord } from '../proxy/failover-reason.js';
 import type { ProxiedRoute } from '../registry/route.js';
 import type { PieceTarget } from './piece-target.js';
+import { PieceSink, ProbeSink } from './piece-sinks.js';
 
 export interface ParallelSettings {
   /** Blobs above this size are fetched in pieces from several mirrors. */
@@ -64,8 +65,6 @@ export interface PieceStats {
   readonly mismatched: boolean;
 }
 
-/** Bytes handed to the disk but not written yet above which a piece's fetch is paused. */
-const PIECE_WRITE_AHEAD = 1024 * 1024;
 /** A prefix is hashed and shown to followers at least this often. */
 const ADVANCE_STEP = 1024 * 1024;
 /** Smoothing of each mirror's measured rate (bytes/s): the weight of the newest piece. */
@@ -385,111 +384,4 @@ class ParallelFill {
     };
     return { deps: { ...this.deps, group: choice }, current: () => picked };
   }
-}
-
-/**
- * The first piece's sink: a 206 names the blob's size and turns the fill into pieces; a 200 (a
- * mirror that ignores ranges) passes the whole blob through to the fill as a single stream.
- */
-class ProbeSink implements Sink {
-  mode: 'waiting' | 'pieces' | 'single' = 'waiting';
-  /** Told of the bytes the probe's piece put in the spool. */
-  delivered: (bytes: number) => void = () => undefined;
-  #piece: PieceSink | undefined;
-
-  constructor(
-    private readonly target: PieceTarget & Sink,
-    /** The probe's range is bytes 0..probeSize-1. */
-    private readonly probeSize: number,
-    private readonly sized: (size: number, sink: PieceSink) => void,
-  ) {}
-
-  start(status: number, headers: ResponseHeaders): void {
-    if (this.mode !== 'waiting') return; // a resumed probe: same piece, same sink
-    const range = /^bytes 0-(\d+)\/(\d+)$/.exec(headerValue(headers, 'content-range') ?? '');
-    const size = range === null ? NaN : Number(range[2]);
-    if (status === 206 && Number.isSafeInteger(size) && size > 0 && Number(range![1]) === Math.min(this.probeSize, size) - 1) {
-      if (!this.target.startPieces(size)) throw new Error('the fill refused the blob');
-      this.mode = 'pieces';
-      this.#piece = new PieceSink(this.target, 0);
-      this.#piece.progress = (bytes) => this.delivered(bytes);
-      this.sized(size, this.#piece);
-      return;
-    }
-    if (status === 206) throw new Error(`a Range for the first piece was answered with ${headerValue(headers, 'content-range') ?? 'no Content-Range'}`);
-    this.mode = 'single';
-    this.target.start(status, headers);
-  }
-
-  write(chunk: Buffer): boolean {
-    return this.#piece?.write(chunk) ?? this.target.write(chunk);
-  }
-
-  onceDrain(resume: () => void): void {
-    if (this.#piece !== undefined) this.#piece.onceDrain(resume);
-    else this.target.onceDrain(resume);
-  }
-
-  end(): void {
-    if (this.mode === 'single') this.target.end();
-  }
-}
-
-/**
- * Writes one fetch's body at its offsets, in order and paced by the disk; `progress` is told of
- * bytes in the spool (in order, so they extend the piece's prefix).
- */
-class PieceSink implements Sink {
-  progress: (bytes: number) => void = () => undefined;
-  #handed = 0;
-  #pending = 0;
-  #closed = false;
-  #drain: (() => void) | undefined;
-  /** The writes, one after the other. */
-  #tail: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly target: PieceTarget,
-    private readonly from: number,
-  ) {}
-
-  start(): void {}
-
-  /** No more writes: its fetch lost the race for the piece (or was stopped). */
-  close(): void {
-    this.#closed = true;
-  }
-
-  /** Resolves once every write handed over is in the spool (or failed). */
-  flushed(): Promise<void> {
-    return this.#tail;
-  }
-
-  write(chunk: Buffer): boolean {
-    if (this.#closed) return true;
-    const position = this.from + this.#handed;
-    this.#handed += chunk.length;
-    this.#pending += chunk.length;
-    const written = this.#tail.then(() => this.target.writeAt(position, chunk));
-    this.#tail = written.catch(() => undefined);
-    written.then(
-      () => {
-        this.#pending -= chunk.length;
-        this.progress(chunk.length);
-        if (this.#drain !== undefined && this.#pending < PIECE_WRITE_AHEAD / 2) {
-          const drain = this.#drain;
-          this.#drain = undefined;
-          drain();
-        }
-      },
-      () => undefined, // the fill failed: it aborts every fetch
-    );
-    return this.#pending < PIECE_WRITE_AHEAD;
-  }
-
-  onceDrain(resume: () => void): void {
-    this.#drain = resume;
-  }
-
-  end(): void {}
 }
