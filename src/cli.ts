@@ -3,14 +3,14 @@
  * mirrorgate's command line: argv → config → app → listen, and process signals → app.
  */
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
 import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { ConfigError, loadConfigFile, type ConfigOverrides } from './config/load.js';
 import type { Config } from './config/types.js';
+import { packageVersion } from './observability/build-info.js';
 import { createLogger, lineAtomicStdout } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createApp } from './server/app.js';
@@ -26,6 +26,8 @@ commands:
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
+      --listen ADDR   (serve, check) listen on ADDR ("0.0.0.0:6000") instead of the file's
+                      listen (also $MIRRORGATE_LISTEN; the flag wins)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
       --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
       --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
@@ -37,14 +39,9 @@ options:
 const EXIT_RUNTIME = 1;
 const EXIT_INVALID = 2;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-async function loadOrExit(file: string): Promise<Config> {
+async function loadOrExit(file: string, overrides: ConfigOverrides = {}): Promise<Config> {
   try {
-    return await loadConfigFile(file);
+    return await loadConfigFile(file, process.env, overrides);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -52,8 +49,15 @@ async function loadOrExit(file: string): Promise<Config> {
   }
 }
 
-async function check(file: string): Promise<void> {
-  const config = await loadOrExit(file);
+/** `--listen` beats `MIRRORGATE_LISTEN`, which beats the file's `listen` (an empty variable counts as unset). */
+function listenOverride(flag: string | undefined): ConfigOverrides {
+  if (flag !== undefined) return { listen: { value: flag, from: '--listen' } };
+  const env = process.env['MIRRORGATE_LISTEN'];
+  return env === undefined || env === '' ? {} : { listen: { value: env, from: 'MIRRORGATE_LISTEN' } };
+}
+
+async function check(file: string, overrides: ConfigOverrides): Promise<void> {
+  const config = await loadOrExit(file, overrides);
   process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${cacheSummary(config)}\n`);
 }
 
@@ -81,8 +85,8 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.off('SIGTERM', stop);
 }
 
-async function serve(file: string, watch: boolean): Promise<void> {
-  const config = await loadOrExit(file);
+async function serve(file: string, watch: boolean, overrides: ConfigOverrides): Promise<void> {
+  const config = await loadOrExit(file, overrides);
   if (config.workers > 1 && cluster.isPrimary) {
     runPrimary({
       workers: config.workers,
@@ -105,7 +109,7 @@ async function serve(file: string, watch: boolean): Promise<void> {
   process.on('SIGHUP', () => reload());
   let app: ReturnType<typeof createApp>;
   try {
-    app = createApp(config, { logger, metrics: createMetrics({ clustered }) });
+    app = createApp(config, { logger, metrics: createMetrics({ clustered }), overrides });
   } catch (err) {
     return fatal(`mirrorgate: cannot start: ${(err as Error).message}`, EXIT_INVALID);
   }
@@ -152,6 +156,7 @@ async function main(argv: string[]): Promise<void> {
       options: {
         config: { type: 'string', short: 'c' },
         'no-watch': { type: 'boolean' },
+        listen: { type: 'string' },
         platform: { type: 'string', multiple: true },
         gateway: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -163,13 +168,13 @@ async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_INVALID);
   }
   const { values, positionals } = parsed;
-  if (values.version) return void process.stdout.write(`mirrorgate ${version()}\n`);
+  if (values.version) return void process.stdout.write(`mirrorgate ${packageVersion()}\n`);
   const command = positionals[0] ?? 'help';
   if (values.help || command === 'help') return void process.stdout.write(USAGE);
   const file = values.config ?? process.env['MIRRORGATE_CONFIG'] ?? 'conf/mirrorgate.yaml';
-  if (command === 'check') return check(file);
+  if (command === 'check') return check(file, listenOverride(values.listen));
   if (command === 'cache') return cache(file, positionals.slice(1));
-  if (command === 'serve') return serve(file, !values['no-watch']);
+  if (command === 'serve') return serve(file, !values['no-watch'], listenOverride(values.listen));
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);
