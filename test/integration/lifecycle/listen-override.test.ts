@@ -27,7 +27,7 @@ async function configOn(t: Test, port: number): Promise<string> {
   return file;
 }
 
-t.test('MIRRORGATE_LISTEN replaces the file\'s listen, and a reload keeps it', { timeout: 30_000 }, async (t) => {
+t.test("MIRRORGATE_LISTEN replaces the file's listen, and a reload keeps it", { timeout: 30_000 }, async (t) => {
   const file = await configOn(t, await occupiedPort(t));
   const port = await freePort();
   const proc = startCli(t, ['serve', '-c', file], { env: { MIRRORGATE_LISTEN: `127.0.0.1:${port}` } });
