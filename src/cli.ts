@@ -3,6 +3,7 @@
  * mirrorgate's command line: argv → config → app → listen, and process signals → app.
  */
 import cluster from 'node:cluster';
+import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
@@ -23,10 +24,12 @@ commands:
   check   validate a config file and print its upstream table
   cache   stats | ls | verify | gc | rm DIGEST on the config's cache directory
   warm    [IMAGE...] pull images into the cache now (default: the config's prefetch.images)
+  health  GET /healthz of the gateway this config (and --listen/$MIRRORGATE_LISTEN) listens on;
+          exit 0 when it answers 200 (a container HEALTHCHECK)
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
-      --listen ADDR   (serve, check) listen on ADDR ("0.0.0.0:6000") instead of the file's
+      --listen ADDR   (serve, check, health) listen on ADDR ("0.0.0.0:6000") instead of the file's
                       listen (also $MIRRORGATE_LISTEN; the flag wins)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
       --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
@@ -59,6 +62,24 @@ function listenOverride(flag: string | undefined): ConfigOverrides {
 async function check(file: string, overrides: ConfigOverrides): Promise<void> {
   const config = await loadOrExit(file, overrides);
   process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${cacheSummary(config)}\n`);
+}
+
+/** How long `health` waits for the answer: below the Containerfile's HEALTHCHECK --timeout. */
+const HEALTH_TIMEOUT_MS = 4000;
+
+async function health(file: string, overrides: ConfigOverrides): Promise<void> {
+  const { host, port } = (await loadOrExit(file, overrides)).listen;
+  // A wildcard listener answers on loopback; a named address only where it says.
+  const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : isIPv6(host) ? `[${host}]` : host;
+  const url = `http://${target}:${port}/healthz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+    process.stdout.write(`${url}: ${res.status}\n`);
+    process.exitCode = res.status === 200 ? 0 : EXIT_RUNTIME;
+  } catch (err) {
+    process.stdout.write(`${url}: ${(err as Error).message}\n`);
+    process.exitCode = EXIT_RUNTIME;
+  }
 }
 
 async function cache(file: string, args: readonly string[]): Promise<void> {
@@ -174,6 +195,7 @@ async function main(argv: string[]): Promise<void> {
   const file = values.config ?? process.env['MIRRORGATE_CONFIG'] ?? 'conf/mirrorgate.yaml';
   if (command === 'check') return check(file, listenOverride(values.listen));
   if (command === 'cache') return cache(file, positionals.slice(1));
+  if (command === 'health') return health(file, listenOverride(values.listen));
   if (command === 'serve') return serve(file, !values['no-watch'], listenOverride(values.listen));
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);

@@ -64,3 +64,18 @@ t.test('a bad override is a config problem naming its origin (exit 2)', { timeou
   const empty = await runCli(t, ['check', '-c', file], { env: { MIRRORGATE_LISTEN: '' } });
   t.equal(empty.code, 0, 'an empty variable counts as unset');
 });
+
+t.test('health finds the gateway where MIRRORGATE_LISTEN moved it (the container HEALTHCHECK)', { timeout: 30_000 }, async (t) => {
+  const file = await configOn(t, await freePort());
+  const port = await freePort();
+  const env = { MIRRORGATE_LISTEN: `0.0.0.0:${port}` };
+  const proc = startCli(t, ['serve', '-c', file], { env });
+  await proc.listening();
+
+  const healthy = await runCli(t, ['health', '-c', file], { env });
+  t.equal(healthy.code, 0, healthy.stdout.join('\n'));
+  t.same(healthy.stdout, [`http://127.0.0.1:${port}/healthz: 200`], 'a wildcard listener is asked on loopback');
+
+  const elsewhere = await runCli(t, ['health', '-c', file]);
+  t.equal(elsewhere.code, 1, "the file's own port has nobody listening: unhealthy");
+});
