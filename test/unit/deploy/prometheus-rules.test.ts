@@ -4,9 +4,12 @@
  * (`promtool test rules deploy/prometheus/alerts.test.yaml`).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { parse } from 'yaml';
 import { requireTool } from '../../helpers/required-tool.js';
 
 const run = promisify(execFile);
@@ -36,4 +39,24 @@ t.test('promtool test rules', async (t) => {
   const { ok, output } = await promtool(path, ['test', 'rules', 'alerts.test.yaml']);
   t.ok(ok, output);
   t.match(output, 'SUCCESS');
+});
+
+t.test("every alert's runbook is a section of docs/operations.md", async (t) => {
+  const rules = parse(readFileSync(join(DIR, 'alerts.yaml'), 'utf8')) as { groups: { rules: { alert: string; annotations: { runbook?: string } }[] }[] };
+  const headings = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8').matchAll(/^#{2,4} (.+)$/gm);
+  // GitHub's anchors: lower case, spaces to dashes, punctuation dropped.
+  const anchors = new Set(
+    [...headings].map(([, title]) =>
+      title!
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, '')
+        .replace(/ /g, '-'),
+    ),
+  );
+  const alerts = rules.groups.flatMap((group) => group.rules);
+  t.ok(alerts.length >= 8);
+  for (const { alert, annotations } of alerts) {
+    const anchor = /^docs\/operations\.md#(.+)$/.exec(annotations.runbook ?? '')?.[1];
+    t.ok(anchor !== undefined && anchors.has(anchor), `${alert}: runbook ${annotations.runbook} is a heading of docs/operations.md`);
+  }
 });
