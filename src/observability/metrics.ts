@@ -164,6 +164,8 @@ function gatewayFamilies(registry: client.Registry, inflightNow: () => number) {
     help: 'Always 1: the mirrorgate version and the Node.js version running it',
     labelNames: ['version', 'node'] as const,
     registers: [registry],
+    // With workers, each says 1: the cluster's answer is still 1, not the number of workers.
+    aggregator: 'max',
   }).set({ version: packageVersion(), node: process.versions.node }, 1);
   new client.Gauge({
     name: 'mirrorgate_inflight_requests',
