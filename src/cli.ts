@@ -3,14 +3,15 @@
  * mirrorgate's command line: argv → config → app → listen, and process signals → app.
  */
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
 import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { ConfigError, loadConfigFile, type ConfigOverrides } from './config/load.js';
 import type { Config } from './config/types.js';
+import { packageVersion } from './observability/build-info.js';
 import { createLogger, lineAtomicStdout } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createApp } from './server/app.js';
@@ -23,9 +24,13 @@ commands:
   check   validate a config file and print its upstream table
   cache   stats | ls | verify | gc | rm DIGEST on the config's cache directory
   warm    [IMAGE...] pull images into the cache now (default: the config's prefetch.images)
+  health  GET /healthz of the gateway this config (and --listen/$MIRRORGATE_LISTEN) listens on;
+          exit 0 when it answers 200 (a container HEALTHCHECK)
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
+      --listen ADDR   (serve, check, health) listen on ADDR ("0.0.0.0:6000") instead of the file's
+                      listen (also $MIRRORGATE_LISTEN; the flag wins)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
       --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
       --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
@@ -37,14 +42,9 @@ options:
 const EXIT_RUNTIME = 1;
 const EXIT_INVALID = 2;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-async function loadOrExit(file: string): Promise<Config> {
+async function loadOrExit(file: string, overrides: ConfigOverrides = {}): Promise<Config> {
   try {
-    return await loadConfigFile(file);
+    return await loadConfigFile(file, process.env, overrides);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -52,9 +52,34 @@ async function loadOrExit(file: string): Promise<Config> {
   }
 }
 
-async function check(file: string): Promise<void> {
-  const config = await loadOrExit(file);
+/** `--listen` beats `MIRRORGATE_LISTEN`, which beats the file's `listen` (an empty variable counts as unset). */
+function listenOverride(flag: string | undefined): ConfigOverrides {
+  if (flag !== undefined) return { listen: { value: flag, from: '--listen' } };
+  const env = process.env['MIRRORGATE_LISTEN'];
+  return env === undefined || env === '' ? {} : { listen: { value: env, from: 'MIRRORGATE_LISTEN' } };
+}
+
+async function check(file: string, overrides: ConfigOverrides): Promise<void> {
+  const config = await loadOrExit(file, overrides);
   process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${cacheSummary(config)}\n`);
+}
+
+/** How long `health` waits for the answer: below the Containerfile's HEALTHCHECK --timeout. */
+const HEALTH_TIMEOUT_MS = 4000;
+
+async function health(file: string, overrides: ConfigOverrides): Promise<void> {
+  const { host, port } = (await loadOrExit(file, overrides)).listen;
+  // A wildcard listener answers on loopback; a named address only where it says.
+  const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : isIPv6(host) ? `[${host}]` : host;
+  const url = `http://${target}:${port}/healthz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+    process.stdout.write(`${url}: ${res.status}\n`);
+    process.exitCode = res.status === 200 ? 0 : EXIT_RUNTIME;
+  } catch (err) {
+    process.stdout.write(`${url}: ${(err as Error).message}\n`);
+    process.exitCode = EXIT_RUNTIME;
+  }
 }
 
 async function cache(file: string, args: readonly string[]): Promise<void> {
@@ -81,8 +106,8 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.off('SIGTERM', stop);
 }
 
-async function serve(file: string, watch: boolean): Promise<void> {
-  const config = await loadOrExit(file);
+async function serve(file: string, watch: boolean, overrides: ConfigOverrides): Promise<void> {
+  const config = await loadOrExit(file, overrides);
   if (config.workers > 1 && cluster.isPrimary) {
     runPrimary({
       workers: config.workers,
@@ -105,7 +130,7 @@ async function serve(file: string, watch: boolean): Promise<void> {
   process.on('SIGHUP', () => reload());
   let app: ReturnType<typeof createApp>;
   try {
-    app = createApp(config, { logger, metrics: createMetrics({ clustered }) });
+    app = createApp(config, { logger, metrics: createMetrics({ clustered }), overrides });
   } catch (err) {
     return fatal(`mirrorgate: cannot start: ${(err as Error).message}`, EXIT_INVALID);
   }
@@ -152,6 +177,7 @@ async function main(argv: string[]): Promise<void> {
       options: {
         config: { type: 'string', short: 'c' },
         'no-watch': { type: 'boolean' },
+        listen: { type: 'string' },
         platform: { type: 'string', multiple: true },
         gateway: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -163,13 +189,14 @@ async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_INVALID);
   }
   const { values, positionals } = parsed;
-  if (values.version) return void process.stdout.write(`mirrorgate ${version()}\n`);
+  if (values.version) return void process.stdout.write(`mirrorgate ${packageVersion()}\n`);
   const command = positionals[0] ?? 'help';
   if (values.help || command === 'help') return void process.stdout.write(USAGE);
   const file = values.config ?? process.env['MIRRORGATE_CONFIG'] ?? 'conf/mirrorgate.yaml';
-  if (command === 'check') return check(file);
+  if (command === 'check') return check(file, listenOverride(values.listen));
   if (command === 'cache') return cache(file, positionals.slice(1));
-  if (command === 'serve') return serve(file, !values['no-watch']);
+  if (command === 'health') return health(file, listenOverride(values.listen));
+  if (command === 'serve') return serve(file, !values['no-watch'], listenOverride(values.listen));
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);

@@ -11,6 +11,7 @@ import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import type { WorkerReply } from './load-worker.js';
+import type { ConfigOverrides } from './overrides.js';
 import type { Config, ConfigProblem } from './types.js';
 
 /** Far more than any real file needs (milliseconds), short of a stuck reload. */
@@ -22,9 +23,10 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  */
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './load-worker.ts' : './load-worker.js', import.meta.url);
 
-export function loadConfigOffThread(file: string, env: Env, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Config> {
+/** `overrides`: what `serve` was told beside the file (`--listen`), applied again at every reload. */
+export function loadConfigOffThread(file: string, env: Env, timeoutMs = DEFAULT_TIMEOUT_MS, overrides: ConfigOverrides = {}): Promise<Config> {
   return new Promise<Config>((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: { file, env: { ...env } } });
+    const worker = new Worker(WORKER, { workerData: { file, env: { ...env }, overrides } });
     const timer = setTimeout(() => {
       reject(new ConfigError(file, [{ path: '', line: 1, col: 1, message: `loading the file took longer than ${timeoutMs} ms; it was abandoned` }]));
       void worker.terminate();

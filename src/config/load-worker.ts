@@ -6,15 +6,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError, loadConfigFile } from './load.js';
 import type { Env } from './env.js';
+import type { ConfigOverrides } from './overrides.js';
 
 export type WorkerReply =
   | { readonly ok: true; readonly config: unknown }
   | { readonly ok: false; readonly source: string; readonly problems: unknown }
   | { readonly ok: false; readonly message: string };
 
-const { file, env } = workerData as { file: string; env: Env };
+const { file, env, overrides } = workerData as { file: string; env: Env; overrides: ConfigOverrides };
 
-loadConfigFile(file, env).then(
+loadConfigFile(file, env, overrides).then(
   (config) => parentPort?.postMessage({ ok: true, config } satisfies WorkerReply),
   (err: unknown) => {
     const reply: WorkerReply =

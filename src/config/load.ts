@@ -33,10 +33,12 @@ import { checkFiles } from './file-checks.js';
 import type { FileReference } from './file-references.js';
 import { deepFreeze } from './freeze.js';
 import { positionAt, positionOf } from './positions.js';
+import { applyOverrides, type ConfigOverrides } from './overrides.js';
 import type { Config, ConfigProblem } from './types.js';
 import { validateConfig } from './validate.js';
 
 export { ConfigError, formatProblems } from './errors.js';
+export type { ConfigOverrides } from './overrides.js';
 
 /** Document order reads best; the validator visits keys in schema order. Array#sort is stable. */
 const byPosition = (a: ConfigProblem, b: ConfigProblem): number => a.line - b.line || a.col - b.col;
@@ -56,12 +58,12 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const MAX_CONFIG_ALIASES = 1000;
 
 /** Text in, Config out. Pure: the file system is not touched (see `loadConfigFile`). */
-export function parseConfig(text: string, source: string, env: Env): Config {
-  return parseConfigWithFiles(text, source, env).config;
+export function parseConfig(text: string, source: string, env: Env, overrides: ConfigOverrides = {}): Config {
+  return parseConfigWithFiles(text, source, env, overrides).config;
 }
 
 /** `parseConfig` plus the positions of the file paths in the text; internal to the config module. */
-export function parseConfigWithFiles(text: string, source: string, env: Env): ParsedConfig {
+export function parseConfigWithFiles(text: string, source: string, env: Env, overrides: ConfigOverrides = {}): ParsedConfig {
   const size = Buffer.byteLength(text);
   if (size > MAX_CONFIG_BYTES) throw tooLarge(source, size);
   const lines = new LineCounter();
@@ -87,10 +89,11 @@ export function parseConfigWithFiles(text: string, source: string, env: Env): Pa
 
   const envCtx = new Ctx(anchors, lines);
   const failed = substituteEnv(doc.contents, env, (path, node, message) => envCtx.report(path, node, message));
+  const relabel = applyOverrides(doc, overrides);
 
   const ctx = new Ctx(anchors, lines, failed, dirname(source));
   const config = validateConfig(ctx, ctx.resolve(doc.contents), source);
-  const problems = [...yamlProblems, ...envCtx.problems, ...ctx.problems].sort(byPosition);
+  const problems = [...yamlProblems, ...envCtx.problems, ...ctx.problems.map(relabel)].sort(byPosition);
   if (problems.length > 0 || config === undefined) throw new ConfigError(source, problems);
   return deepFreeze({ config, files: ctx.files });
 }
@@ -114,7 +117,7 @@ function describeReadError(err: unknown): string {
   }
 }
 
-export async function loadConfigFile(file: string, env: Env = process.env): Promise<Config> {
+export async function loadConfigFile(file: string, env: Env = process.env, overrides: ConfigOverrides = {}): Promise<Config> {
   let text: string;
   try {
     // Not read at all when too large: the size check in parsing would come after the whole file is in memory.
@@ -125,7 +128,7 @@ export async function loadConfigFile(file: string, env: Env = process.env): Prom
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(file, [{ path: '', line: 1, col: 1, message: `cannot read config file: ${describeReadError(err)}` }]);
   }
-  const { config, files } = parseConfigWithFiles(text, file, env);
+  const { config, files } = parseConfigWithFiles(text, file, env, overrides);
   // Only after a clean parse: a config with typos may name files that are not meant to be there.
   const problems = await checkFiles(files);
   if (problems.length > 0) throw new ConfigError(file, problems.sort(byPosition));

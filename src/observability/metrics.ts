@@ -5,6 +5,7 @@
  */
 import client from 'prom-client';
 import type { RouteKind } from '../registry/route.js';
+import { packageVersion } from './build-info.js';
 import { clusterMetricsRenderer } from './cluster-metrics.js';
 import { FastHistogram } from './fast-histogram.js';
 import { Tally } from './tally.js';
@@ -22,6 +23,8 @@ export interface Metrics {
   /** The exposition text: this process's metrics, or the whole cluster's in a worker. */
   render(): Promise<string>;
   requestCompleted(registry: string, upstream: string, method: string, kind: RouteKind | 'other', code: number): void;
+  /** A client request's whole time, from its arrival to the end of its answer (or the cut). */
+  requestDuration(registry: string, kind: RouteKind | 'other', seconds: number): void;
   upstreamHeaders(registry: string, upstream: string, seconds: number): void;
   responseBytes(registry: string, upstream: string, bytes: number): void;
   upstreamSelected(registry: string, upstream: string): void;
@@ -31,6 +34,13 @@ export interface Metrics {
   upstreamWeight(registry: string, upstream: string, weight: number): void;
   /** 1 while the upstream is out of rotation after a digest mismatch (`breaker.quarantine`). */
   upstreamQuarantined(registry: string, upstream: string, quarantined: boolean): void;
+  /**
+   * An upstream in the config in effect: its counters are exported at zero from now on (one
+   * series per failover reason in `failoverReasons`), so dashboards and alerts see 0, not a gap.
+   */
+  upstreamDeclared(registry: string, upstream: string, failoverReasons: readonly string[]): void;
+  /** A registry whose tags are resolved at an `authority`: its tag resolution counters start at zero. */
+  authorityDeclared(registry: string): void;
   /** Drops the series of an upstream that a reload removed. */
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
@@ -59,6 +69,19 @@ export interface Metrics {
 }
 
 export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'negative' | 'bypass';
+const CACHE_REQUEST_RESULTS: readonly CacheRequestResult[] = ['hit', 'miss', 'joined', 'stale', 'negative', 'bypass'];
+const TAG_RESOLUTION_RESULTS = ['resolved', 'not_found', 'failed'] as const;
+
+/**
+ * Client request durations (whole answers, blobs included): from 5 ms to 10 minutes, so that a
+ * slow layer download still lands in a bucket below +Inf.
+ */
+const REQUEST_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/** Exports each label set in `labelSets` at 0 now, so the series exists before its first event. */
+function zeroed<L extends string>(counter: client.Counter<L>, labelSets: readonly client.LabelValues<L>[]): void {
+  for (const labels of labelSets) counter.inc(labels, 0);
+}
 
 export interface CacheState {
   readonly bytes: number;
@@ -98,7 +121,13 @@ function trafficFamilies(registry: client.Registry) {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
   registry.registerMetric(upstreamDuration as unknown as client.Metric);
-  return { requestTally, bytesTally, selectedTally, upstreamDuration };
+  const requestDuration = new FastHistogram(
+    'mirrorgate_request_duration_seconds',
+    "Time from a client request's arrival to the end of its answer, by route kind",
+    REQUEST_DURATION_BUCKETS,
+  );
+  registry.registerMetric(requestDuration as unknown as client.Metric);
+  return { requestTally, bytesTally, selectedTally, upstreamDuration, requestDuration };
 }
 
 /** A gauge per upstream; across `workers` the cluster reports the largest value. */
@@ -129,8 +158,16 @@ function upstreamFamilies(registry: client.Registry) {
   return { failovers, breaker, weight, quarantined };
 }
 
-/** The gateway process: requests in flight and config reloads. */
+/** The gateway process: what it is, requests in flight and config reloads. */
 function gatewayFamilies(registry: client.Registry, inflightNow: () => number) {
+  new client.Gauge({
+    name: 'mirrorgate_build_info',
+    help: 'Always 1: the mirrorgate version and the Node.js version running it',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+    // With workers, each says 1: the cluster's answer is still 1, not the number of workers.
+    aggregator: 'max',
+  }).set({ version: packageVersion(), node: process.versions.node }, 1);
   new client.Gauge({
     name: 'mirrorgate_inflight_requests',
     help: 'Client requests being served right now',
@@ -139,14 +176,14 @@ function gatewayFamilies(registry: client.Registry, inflightNow: () => number) {
       this.set(inflightNow());
     },
   });
-  return {
-    reloads: new client.Counter({
-      name: 'mirrorgate_config_reload_total',
-      help: 'Configuration reloads by result',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-  };
+  const reloads = new client.Counter({
+    name: 'mirrorgate_config_reload_total',
+    help: 'Configuration reloads by result',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  zeroed(reloads, [{ result: 'success' }, { result: 'error' }]);
+  return { reloads };
 }
 
 /** The blob cache: requests and bytes by result, fills, evictions, and what it holds (read at scrape time). */
@@ -167,7 +204,7 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
   gauge('mirrorgate_cache_blobs', 'Blobs in the cache', (s) => s.blobs);
   gauge('mirrorgate_cache_fills_in_flight', 'Blob fills running now (each shared by every reader of its digest)', (s) => s.fillsInFlight);
   gauge('mirrorgate_cache_relay_only', '1 while the cache relays misses because its disk failed (full, EIO, read-only), else 0', (s) => (s.relayOnly ? 1 : 0));
-  return {
+  const families = {
     requests: counter('mirrorgate_cache_requests_total', 'Blob requests answered by the cache, by result (hit, miss, joined, stale, bypass)', ['result']),
     served: counter('mirrorgate_cache_served_bytes_total', 'Blob bytes the cache sent to clients, by result', ['result']),
     fills: counter('mirrorgate_cache_fills_total', 'Blob fills that ended, by result (committed, failed)', ['result']),
@@ -188,6 +225,11 @@ function cacheFamilies(registry: client.Registry, state: () => CacheState | unde
       'result',
     ]),
   };
+  const byResult = CACHE_REQUEST_RESULTS.map((result) => ({ result }));
+  zeroed(families.requests, byResult);
+  zeroed(families.served, byResult);
+  zeroed(families.fills, [{ result: 'committed' }, { result: 'failed' }]);
+  return families;
 }
 
 /** Prefetch: runs and images by result, bytes by where they came from, the last clean run; and its recording methods. */
@@ -203,6 +245,9 @@ function prefetchFamilies(registry: client.Registry): Pick<Metrics, 'prefetchIma
       registers: [registry],
     }),
   };
+  zeroed(prefetch.runs, [{ result: 'success' }, { result: 'error' }]);
+  zeroed(prefetch.images, [{ result: 'ok' }, { result: 'error' }]);
+  zeroed(prefetch.bytes, [{ source: 'upstream' }, { source: 'cache' }]);
   return {
     prefetchImage: (result, fetchedBytes, cachedBytes) => {
       prefetch.images.inc({ result });
@@ -216,12 +261,39 @@ function prefetchFamilies(registry: client.Registry): Pick<Metrics, 'prefetchIma
   };
 }
 
+/** The series known once the config is: each upstream's and each authority registry's counters, at zero. */
+function declarations(families: {
+  bytesTally: Tally<'registry' | 'upstream'>;
+  selectedTally: Tally<'registry' | 'upstream'>;
+  failovers: client.Counter<'registry' | 'upstream' | 'reason'>;
+  pieceBytes: client.Counter<string>;
+  tagResolutions: client.Counter<string>;
+}): Pick<Metrics, 'upstreamDeclared' | 'authorityDeclared'> {
+  return {
+    upstreamDeclared: (registry, upstream, failoverReasons) => {
+      const labels = () => ({ registry, upstream });
+      families.bytesTally.zero(upstream, labels);
+      families.selectedTally.zero(upstream, labels);
+      zeroed(
+        families.failovers,
+        failoverReasons.map((reason) => ({ registry, upstream, reason })),
+      );
+      zeroed(families.pieceBytes, [{ upstream }]);
+    },
+    authorityDeclared: (registry) =>
+      zeroed(
+        families.tagResolutions,
+        TAG_RESOLUTION_RESULTS.map((result) => ({ registry, result })),
+      ),
+  };
+}
+
 /** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
 export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   let inflightNow = 0;
-  const { requestTally, bytesTally, selectedTally, upstreamDuration } = trafficFamilies(registry);
+  const { requestTally, bytesTally, selectedTally, upstreamDuration, requestDuration } = trafficFamilies(registry);
   const { failovers, breaker, weight, quarantined } = upstreamFamilies(registry);
   const { reloads } = gatewayFamilies(registry, () => inflightNow);
   let cacheState: (() => CacheState) | undefined;
@@ -233,6 +305,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     render,
     requestCompleted: (registry, upstream, method, kind, code) =>
       requestTally.add(`${registry} ${upstream} ${method} ${kind} ${code}`, () => ({ registry, upstream, method, kind, code: String(code) })),
+    requestDuration: (registry, kind, seconds) => requestDuration.series(`${registry} ${kind}`, () => ({ registry, kind })).observe(seconds),
     upstreamHeaders: (registry, upstream, seconds) => upstreamDuration.series(upstream, () => ({ registry, upstream })).observe(seconds),
     // Upstream names are unique across registries, so the name alone keys these.
     responseBytes: (registry, upstream, n) => bytesTally.add(upstream, () => ({ registry, upstream }), n),
@@ -241,6 +314,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     breakerState: (registry, upstream, state) => breaker.set({ registry, upstream }, state),
     upstreamWeight: (registry, upstream, value) => weight.set({ registry, upstream }, value),
     upstreamQuarantined: (registry, upstream, value) => quarantined.set({ registry, upstream }, value ? 1 : 0),
+    ...declarations({ bytesTally, selectedTally, failovers, pieceBytes: cache.pieceBytes, tagResolutions: cache.tagResolutions }),
     forgetUpstream: (registry, upstream) => {
       breaker.remove({ registry, upstream });
       weight.remove({ registry, upstream });
@@ -250,9 +324,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
       bytesTally.forget(isIt);
       selectedTally.forget(isIt);
     },
-    inflight: (delta) => {
-      inflightNow += delta;
-    },
+    inflight: (delta) => void (inflightNow += delta),
     configReload: (result) => reloads.inc({ result }),
     ...cacheRecorders(cache, (state) => (cacheState = state)),
     ...prefetchFamilies(registry),

@@ -27,6 +27,14 @@ export class Tally<L extends string> {
     cell.pending += n;
   }
 
+  /** Exports the label set at 0 now (unless it is already counting), so it shows before its first event. */
+  zero(key: string, labels: () => client.LabelValues<L>): void {
+    if (this.#cells.has(key)) return;
+    const cell = { labels: labels(), pending: 0 };
+    this.#cells.set(key, cell);
+    this.#counter?.inc(cell.labels, 0);
+  }
+
   flush(): void {
     const counter = this.#counter;
     if (counter === undefined) return;

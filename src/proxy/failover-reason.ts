@@ -6,6 +6,23 @@ import type { AttemptFailureReason } from '../upstream/errors.js';
 
 export type FailoverReason = Exclude<AttemptFailureReason, 'aborted'> | '5xx' | 'ratelimit' | 'notfound' | 'breaker_open';
 
+/** Every reason, in the order docs/metrics.md lists them: each upstream's failover counters start at 0 for each. */
+const REASONS: Record<FailoverReason, true> = {
+  connect: true,
+  reset: true,
+  timeout: true,
+  auth: true,
+  redirect: true,
+  digest: true,
+  bad_manifest: true,
+  queue: true,
+  '5xx': true,
+  ratelimit: true,
+  notfound: true,
+  breaker_open: true,
+};
+export const FAILOVER_REASONS = Object.keys(REASONS) as readonly FailoverReason[];
+
 /** `detail` is safe to log (no secrets, no signed URLs). */
 export interface FailoverRecord {
   readonly upstream: string;

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, type ConfigOverrides } from '../config/load.js';
 import { loadConfigOffThread } from '../config/load-off-thread.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Environment for `${VAR}` in reloaded files. */
   readonly env?: Record<string, string | undefined>;
+  /** Values set beside the file (`--listen`): a reload keeps them over the file's. */
+  readonly overrides?: ConfigOverrides;
   /** The clock tag freshness and remembered 404s are judged by (tests move it instead of waiting). */
   readonly now?: () => number;
 }
@@ -102,11 +104,11 @@ export function createApp(config: Config, deps: AppDeps): App {
 }
 
 /** Re-reads the config file (in a worker thread) and swaps it in; a bad file is logged and the running config stays. */
-async function reloadConfig(gateway: Gateway, { logger, metrics, env }: AppDeps, applied: (config: Config) => void): Promise<boolean> {
+async function reloadConfig(gateway: Gateway, { logger, metrics, env, overrides }: AppDeps, applied: (config: Config) => void): Promise<boolean> {
   const source = gateway.current.config.source;
   try {
     // Off the request thread: a file's parsing cost is the file's to decide (load-off-thread.ts).
-    const next = await loadConfigOffThread(source, env ?? process.env);
+    const next = await loadConfigOffThread(source, env ?? process.env, undefined, overrides);
     const previous = gateway.current.config;
     if (next.listen.host !== previous.listen.host || next.listen.port !== previous.listen.port) {
       logger.warn({ event: 'reload' }, 'listen address changed: it takes effect at the next restart');

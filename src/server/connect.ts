@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestLog } from './request-log.js';
+import { clientOf, type RequestLog } from './request-log.js';
 import { endWithRegistryError } from './respond.js';
 
 export function refuseConnect(log: RequestLog): (req: IncomingMessage, socket: Duplex) => void {
@@ -14,6 +14,6 @@ export function refuseConnect(log: RequestLog): (req: IncomingMessage, socket: D
     const message = 'method CONNECT is not supported: mirrorgate is a registry mirror, not a proxy';
     const status = endWithRegistryError(socket, 'UNSUPPORTED', message, { allow: 'GET, HEAD' });
     // The authority (`host:port`) is all CONNECT has for a path: never a secret.
-    log.answered({ method: 'CONNECT', path: req.url ?? '', started }, status);
+    log.answered({ method: 'CONNECT', path: req.url ?? '', started, ...clientOf(req) }, status);
   };
 }

@@ -7,6 +7,7 @@ import type { Caches } from '../cache/cached-pull.js';
 import type { Config, RegistryConfig, UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { BreakerStateValue, Metrics } from '../observability/metrics.js';
+import { FAILOVER_REASONS } from '../proxy/failover-reason.js';
 import type { PullDeps } from '../proxy/pull.js';
 import { RegistryDirectory } from '../proxy/registry-directory.js';
 import { UpstreamGroup } from '../proxy/upstream-group.js';
@@ -142,7 +143,11 @@ export class Gateway {
 
   #publish(config: Config, registries: RegistryDirectory): void {
     for (const registry of config.registries) {
-      for (const { name, weight } of registry.upstreams) this.#metrics.upstreamWeight(registry.name, name, weight);
+      for (const { name, weight } of registry.upstreams) {
+        this.#metrics.upstreamWeight(registry.name, name, weight);
+        this.#metrics.upstreamDeclared(registry.name, name, FAILOVER_REASONS);
+      }
+      if (registry.authority !== undefined) this.#metrics.authorityDeclared(registry.name);
     }
     for (const group of registries.groups) {
       for (const upstream of group.upstreams) {

@@ -12,7 +12,7 @@ import { hasUnknownTransferCoding, upstreamRequestHeaders } from '../registry/he
 import { parseRoute } from '../registry/route.js';
 import type { Gateway } from './gateway.js';
 import { answerLocal } from './local-endpoints.js';
-import { RequestLog, type RequestEntry } from './request-log.js';
+import { RequestLog, clientOf, type RequestEntry } from './request-log.js';
 import { answerInternalError, sendJson, sendRegistryError } from './respond.js';
 import { servePull } from './serve-pull.js';
 
@@ -54,7 +54,7 @@ export function createHandler({ gateway, logger, metrics }: HandlerDeps): (req: 
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const entry: RequestEntry = { method: req.method ?? 'GET', path: q === -1 ? url : url.slice(0, q), started: performance.now() };
+    const entry: RequestEntry = { method: req.method ?? 'GET', path: q === -1 ? url : url.slice(0, q), started: performance.now(), ...clientOf(req) };
     if (hasUnknownTransferCoding(req.headers)) {
       const message = `transfer coding ${JSON.stringify(req.headers['transfer-encoding'])} is not supported`;
       log.answered(entry, sendRegistryError(res, 'BAD_REQUEST', message, { connection: 'close' }));

@@ -34,6 +34,9 @@ function documentedMetrics(markdown: string): Map<string, Row> {
 /** Calls every recording method, so that no family is left without samples. */
 function exercise(metrics: Metrics): void {
   metrics.requestCompleted('docker.io', 'hub', 'GET', 'manifest', 200);
+  metrics.requestDuration('docker.io', 'manifest', 0.05);
+  metrics.upstreamDeclared('docker.io', 'hub', ['connect']);
+  metrics.authorityDeclared('docker.io');
   metrics.upstreamHeaders('docker.io', 'hub', 0.02);
   metrics.responseBytes('docker.io', 'hub', 512);
   metrics.upstreamSelected('docker.io', 'hub');
