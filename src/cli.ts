@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
+import { runProbe, type ProbeCommandOptions } from './cli/probe-command.js';
 import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
@@ -23,12 +24,16 @@ commands:
   check   validate a config file and print its upstream table
   cache   stats | ls | verify | gc | rm DIGEST on the config's cache directory
   warm    [IMAGE...] pull images into the cache now (default: the config's prefetch.images)
+  probe   measure every upstream from here (/v2, token, TTFB, MiB/s, success) and suggest weights
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
-      --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
+      --platform P    (warm, probe) platform to take from an index, e.g. linux/arm64; repeatable
       --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
+      --image REF     (probe) image whose largest layer is read, one per registry; repeatable
+      --rounds N      (probe) rounds per upstream (default 3)
+      --json          (probe) print JSON instead of the table and the YAML snippet
   -h, --help          this text
   -v, --version       print the version
 `;
@@ -77,6 +82,17 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   process.exitCode = await runWarm(config, { images, platforms, gateway }, logger, abort.signal);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+}
+
+async function probe(file: string, options: ProbeCommandOptions): Promise<void> {
+  const config = await loadOrExit(file);
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.exitCode = await runProbe(config, options, abort.signal);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
 }
@@ -154,6 +170,9 @@ async function main(argv: string[]): Promise<void> {
         'no-watch': { type: 'boolean' },
         platform: { type: 'string', multiple: true },
         gateway: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        rounds: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -171,6 +190,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'cache') return cache(file, positionals.slice(1));
   if (command === 'serve') return serve(file, !values['no-watch']);
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
+  if (command === 'probe') {
+    if (positionals.length > 1) {
+      process.stderr.write(`mirrorgate probe: unexpected argument "${positionals[1]}" (images go after --image)\n\n${USAGE}`);
+      process.exit(EXIT_INVALID);
+    }
+    return probe(file, { images: values.image ?? [], rounds: values.rounds, platforms: values.platform ?? [], json: values.json === true });
+  }
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);
 }
