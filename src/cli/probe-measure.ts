@@ -161,7 +161,7 @@ async function findLayer(
     try {
       return await largestLayer(upstream, image, options, signal);
     } catch (err) {
-      errors.push(`${config.name}: ${(err as Error).message}`);
+      errors.push(`${config.name}: ${describe(err)}`);
     } finally {
       await upstream.destroy();
     }
@@ -328,7 +328,8 @@ function statusText(status: number, body: Buffer): string {
 function describe(err: unknown): string {
   if (err instanceof UpstreamAttemptError) {
     const cause = (err.cause as Error | undefined)?.message;
-    return cause === undefined ? err.reason : `${err.reason}: ${cause}`;
+    if (cause === undefined) return err.reason;
+    return cause.startsWith(err.reason) ? cause : `${err.reason}: ${cause}`;
   }
   return (err as Error).message;
 }
