@@ -286,7 +286,8 @@ function shareFigures(prefix, perMirror, wan) {
   const rates = wan.ratesMiB;
   const rateSum = rates.reduce((a, r) => a + r, 0);
   const shares = perMirror.map((n) => (total > 0 ? n / total : 0));
-  const dev = Math.max(...shares.map((s, i) => Math.abs(s / (rates[i] / rateSum) - 1)));
+  // Rounded: an exact match must read 0, not 1e-16 (whose spread in the report is absurd).
+  const dev = Math.round(1e4 * Math.max(...shares.map((s, i) => Math.abs(s / (rates[i] / rateSum) - 1)))) / 1e4;
   return { [`${prefix}Shares`]: shares.map((s) => (100 * s).toFixed(0)).join('/'), [`${prefix}ShareDev`]: dev };
 }
 
