@@ -7,6 +7,7 @@ import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
+import { runProbe, type ProbeCommandOptions } from './cli/probe-command.js';
 import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile, type ConfigOverrides } from './config/load.js';
@@ -26,14 +27,18 @@ commands:
   warm    [IMAGE...] pull images into the cache now (default: the config's prefetch.images)
   health  GET /healthz of the gateway this config (and --listen/$MIRRORGATE_LISTEN) listens on;
           exit 0 when it answers 200 (a container HEALTHCHECK)
+  probe   measure every upstream from here (/v2, token, TTFB, MiB/s, success) and suggest weights
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
       --listen ADDR   (serve, check, health) listen on ADDR ("0.0.0.0:6000") instead of the file's
                       listen (also $MIRRORGATE_LISTEN; the flag wins)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
-      --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
+      --platform P    (warm, probe) platform to take from an index, e.g. linux/arm64; repeatable
       --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
+      --image REF     (probe) image whose largest layer is read, one per registry; repeatable
+      --rounds N      (probe) rounds per upstream (default 3)
+      --json          (probe) print JSON instead of the table and the YAML snippet
   -h, --help          this text
   -v, --version       print the version
 `;
@@ -102,6 +107,17 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   process.exitCode = await runWarm(config, { images, platforms, gateway }, logger, abort.signal);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+}
+
+async function probe(file: string, options: ProbeCommandOptions): Promise<void> {
+  const config = await loadOrExit(file);
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.exitCode = await runProbe(config, options, abort.signal);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
 }
@@ -180,6 +196,9 @@ async function main(argv: string[]): Promise<void> {
         listen: { type: 'string' },
         platform: { type: 'string', multiple: true },
         gateway: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        rounds: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -198,6 +217,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'health') return health(file, listenOverride(values.listen));
   if (command === 'serve') return serve(file, !values['no-watch'], listenOverride(values.listen));
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
+  if (command === 'probe') {
+    if (positionals.length > 1) {
+      process.stderr.write(`mirrorgate probe: unexpected argument "${positionals[1]}" (images go after --image)\n\n${USAGE}`);
+      process.exit(EXIT_INVALID);
+    }
+    return probe(file, { images: values.image ?? [], rounds: values.rounds, platforms: values.platform ?? [], json: values.json === true });
+  }
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);
 }

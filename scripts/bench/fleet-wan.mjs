@@ -4,7 +4,13 @@
  * with the peer's cache empty (cold) and once more right after (warm). Each run starts the peer
  * afresh in a new directory, so every cold pull really starts empty.
  *
- * Counted per pull round: the wall time; the bytes the mirrors sent (their nginx access log,
+ * Before that (issue 10), a single cold pull (F = 1) through a peer started afresh, so that
+ * one client's cold pull is measured without the fleet's load on the client core.
+ *
+ * Counted per pull round: the wall time; the WAN time (from the round's start to the moment the
+ * shaper delivered the last mirror byte of the round: when the mirrors were done, however long
+ * the clients then took); each mirror's share of the bytes over the shaper beside its share of
+ * the summed link rates; the bytes the mirrors sent (their nginx access log,
  * $body_bytes_sent per response, all of it and blobs only) and the bytes the shaper carried; the
  * GETs per blob the mirrors answered (single-flight means 1); and how many of the F copies hold
  * every blob of the image with the right sha256.
@@ -85,6 +91,7 @@ export async function setupWan(env, { ratesMiB, rttMs, layerMiB }) {
     dir,
     tree,
     blobs,
+    ratesMiB,
     imageBytes,
     tminS: imageBytes / rate,
     mirrorPorts,
@@ -157,6 +164,7 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
       await sleep(250);
     }
   })();
+  const startedAt = Date.now();
   const { wall, results } = await skopeoCopies(env, src, root, fleet, (i) => `dir:${join(root, `dest-${i}`)}`, 300_000);
   sampling = false;
   await sampler;
@@ -172,6 +180,9 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
   await sleep(500);
   const shaped1 = await wan.stats();
   const traffic = mirrorTraffic(wan, logOffset);
+  const shapedPerMirror = shaped1.map((m, i) => m.bytesDown - shaped0[i].bytesDown);
+  // The last byte the shaper delivered for this round, of any mirror that carried some.
+  const lastAt = Math.max(0, ...shaped1.filter((_, i) => shapedPerMirror[i] > 0).map((m) => m.lastDownAt));
   const failed = results.filter((r) => r.code !== 0);
   if (failed.length > 0)
     env.log(`  fleet-wan ${label} via ${peer.id}: ${failed.length}/${fleet} skopeo copies failed: ${failed[0].stderr.trim().split('\n').pop()}`);
@@ -186,7 +197,9 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
     upBlobBytes: traffic.blobBytes,
     perMirror: traffic.perMirror,
     layerGets: traffic.layerGets,
-    shapedBytes: shaped1.reduce((a, m, i) => a + m.bytesDown - shaped0[i].bytesDown, 0),
+    shapedBytes: shapedPerMirror.reduce((a, n) => a + n, 0),
+    shapedPerMirror,
+    wanS: lastAt > 0 ? (lastAt - startedAt) / 1000 : NaN,
     rssPeakMiB: peak / 1024,
     cpuS,
     syscalls,
@@ -199,6 +212,7 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
  * twice, stopped, its directory removed. `peerCtx` is the ctx of peers.mjs for the peer.
  */
 export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
+  const single = await singleColdPull(id, wan, env, peerCtx, `${runDir}-single`);
   const ups = { ...peerCtx, dir: runDir, upstreamPorts: wan.shaperPorts };
   const peer = await startPeer(id, ups);
   const fleet = env.opts.wanFleet;
@@ -207,6 +221,11 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
     const warm = await pullRound(peer, wan, env, 'warm', fleet, peerCtx.cpu);
     const warnings = peerLogProblems(peer);
     return {
+      ...single,
+      coldWanS: cold.wanS,
+      coldWanTmin: cold.wanS / wan.tminS,
+      coldWallVsWan: cold.wall / cold.wanS,
+      ...shareFigures('cold', cold.shapedPerMirror, wan),
       coldWall: cold.wall,
       warmWall: warm.wall,
       coldVsWarm: cold.wall / warm.wall,
@@ -219,8 +238,8 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
       coldMaxGetsPerBlob: Math.max(...cold.layerGets),
       coldLayerGets: cold.layerGets.join('/'),
       coldPerMirrorMiB: wan.mirrorPorts.map((port) => ((cold.perMirror[port] ?? 0) / MiB).toFixed(1)),
-      correct: cold.correct + warm.correct,
-      pulls: 2 * fleet,
+      correct: cold.correct + warm.correct + single.singleCorrect,
+      pulls: 2 * fleet + 1,
       rssPeakMiB: Math.max(cold.rssPeakMiB, warm.rssPeakMiB),
       coldCpuS: cold.cpuS,
       warmCpuS: warm.cpuS,
@@ -229,12 +248,47 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
       foreignPct: Math.max(cold.foreignPct, warm.foreignPct),
       logProblems: warnings.length,
       logSample: warnings.slice(0, 3),
-      errors: cold.failed + warm.failed + (2 * fleet - cold.correct - warm.correct - cold.failed - warm.failed),
+      errors: cold.failed + warm.failed + (2 * fleet - cold.correct - warm.correct - cold.failed - warm.failed) + (1 - single.singleCorrect),
     };
   } finally {
     await peer.stop();
     rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/** One cold pull by one client through the peer started afresh in its own dir; stopped and removed after. */
+async function singleColdPull(id, wan, env, peerCtx, runDir) {
+  const peer = await startPeer(id, { ...peerCtx, dir: runDir, upstreamPorts: wan.shaperPorts });
+  try {
+    const r = await pullRound(peer, wan, env, 'single', 1, peerCtx.cpu);
+    return {
+      singleWall: r.wall,
+      singleWanS: r.wanS,
+      singleWanTmin: r.wanS / wan.tminS,
+      singleWallTmin: r.wall / wan.tminS,
+      singleUpX: r.upBytes / wan.imageBytes,
+      singleCorrect: r.correct,
+      ...shareFigures('single', r.shapedPerMirror, wan),
+    };
+  } finally {
+    await peer.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Each mirror's share of the round's shaped bytes beside its share of the summed link rates:
+ * `${prefix}Shares` ("52/33/15"), and `${prefix}ShareDev`, the largest |byte share ÷ speed
+ * share − 1| over the mirrors (0.10 = a mirror 10 % off its speed share).
+ */
+function shareFigures(prefix, perMirror, wan) {
+  const total = perMirror.reduce((a, n) => a + n, 0);
+  const rates = wan.ratesMiB;
+  const rateSum = rates.reduce((a, r) => a + r, 0);
+  const shares = perMirror.map((n) => (total > 0 ? n / total : 0));
+  // Rounded: an exact match must read 0, not 1e-16 (whose spread in the report is absurd).
+  const dev = Math.round(1e4 * Math.max(...shares.map((s, i) => Math.abs(s / (rates[i] / rateSum) - 1)))) / 1e4;
+  return { [`${prefix}Shares`]: shares.map((s) => (100 * s).toFixed(0)).join('/'), [`${prefix}ShareDev`]: dev };
 }
 
 /** Warning and error lines the peer logged (mirrorgate logs JSON; the others plain text). */

@@ -81,6 +81,29 @@ export const METRICS = [
     fmt: 'count',
     noRatio: true,
   },
+  // Issue 10: one client's cold pull (peer started afresh), and when the mirrors were done (WAN time).
+  { w: 'fleet-wan', k: 'singleWall', label: 'fleet-wan single cold pull: wall s', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'singleWanS', label: 'fleet-wan single cold pull: WAN time s (last mirror byte)', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'singleWanTmin', label: 'fleet-wan single cold pull: WAN time ÷ T_min', better: 'lower', fmt: 'x', noRatio: true },
+  { w: 'fleet-wan', k: 'singleWallTmin', label: 'fleet-wan single cold pull: wall ÷ T_min', better: 'lower', fmt: 'x', noRatio: true },
+  {
+    w: 'fleet-wan',
+    k: 'singleShareDev',
+    label: 'fleet-wan single cold pull: largest mirror byte-share deviation from its speed share',
+    better: 'lower',
+    fmt: 'x',
+    noRatio: true,
+  },
+  { w: 'fleet-wan', k: 'coldWanS', label: 'fleet-wan cold: WAN time s (last mirror byte)', better: 'lower', fmt: 's' },
+  { w: 'fleet-wan', k: 'coldWanTmin', label: 'fleet-wan cold: WAN time ÷ T_min', better: 'lower', fmt: 'x', noRatio: true },
+  {
+    w: 'fleet-wan',
+    k: 'coldShareDev',
+    label: 'fleet-wan cold: largest mirror byte-share deviation from its speed share',
+    better: 'lower',
+    fmt: 'x',
+    noRatio: true,
+  },
   { w: 'fleet-wan', k: 'coldWall', label: 'fleet-wan cold wall s', better: 'lower', fmt: 's' },
   { w: 'fleet-wan', k: 'warmWall', label: 'fleet-wan warm wall s', better: 'lower', fmt: 's' },
   { w: 'fleet-wan', k: 'coldTmin', label: 'fleet-wan cold wall ÷ T_min', better: 'lower', fmt: 'x', noRatio: true },
@@ -107,7 +130,15 @@ export const METRICS = [
     noRatio: true,
     allRuns: true,
   },
-  { w: 'fleet-wan', k: 'correct', label: 'fleet-wan: pulls with every blob correct (of 2 × F)', better: 'higher', fmt: 'count', noRatio: true, allRuns: true },
+  {
+    w: 'fleet-wan',
+    k: 'correct',
+    label: 'fleet-wan: pulls with every blob correct (of 2 × F + 1)',
+    better: 'higher',
+    fmt: 'count',
+    noRatio: true,
+    allRuns: true,
+  },
   { w: 'fleet-wan', k: 'rssPeakMiB', label: 'fleet-wan: peer peak RSS MiB', better: 'lower', fmt: 'mib' },
   { w: 'fleet-wan', k: 'coldCpuS', label: 'fleet-wan cold: peer CPU s', better: 'lower', fmt: 's' },
   { w: 'fleet-wan', k: 'warmCpuS', label: 'fleet-wan warm: peer CPU s', better: 'lower', fmt: 's' },
@@ -279,6 +310,89 @@ function fleetWanTargets(results) {
   return lines;
 }
 
+/**
+ * fleet-wan against the issue 10 targets: mirrorgate-cache's single cold pull WAN time ≤ 1.3×
+ * T_min and wall ≤ 0.6× the best other peer's; its cold fleet WAN time ≤ 1.3× T_min; each
+ * mirror's byte share within ±10 % of its speed share. Beside them every peer's WAN time and
+ * shares, since the point is one mirror per blob against all of them at once.
+ */
+function fleetWanTimeTargets(results) {
+  const runs = results['fleet-wan'];
+  const mine = runs?.['mirrorgate-cache'];
+  if (!mine || mine.length === 0 || mine[0].singleWall === undefined) return [];
+  const range = (xs, f) => (xs.length >= 2 ? ` [${f(Math.min(...xs))}–${f(Math.max(...xs))}]` : '');
+  const x = (v) => `${v.toFixed(2)}×`;
+  const pct = (v) => `${(100 * v).toFixed(0)} %`;
+  const row = (what, xs, f, target, ok) => {
+    const m = median(xs);
+    return `| ${what} | ${Number.isFinite(m) ? f(m) : '–'}${range(xs, f)} | ${target} | ${Number.isFinite(m) ? (ok(m) ? 'yes' : '**no**') : '–'} |`;
+  };
+  const singleWall = { w: 'fleet-wan', k: 'singleWall' };
+  const others = Object.keys(runs).filter((p) => p !== 'mirrorgate-cache' && figures(results, singleWall, p).length > 0);
+  const best = others.sort((a, b) => median(figures(results, singleWall, a)) - median(figures(results, singleWall, b)))[0];
+  const lines = ['## fleet-wan: WAN time and mirror shares against the issue 10 targets (median [range over repetitions])', ''];
+  lines.push('| figure (mirrorgate-cache) | measured | target | met (median) |', '|---|---:|---|---|');
+  lines.push(
+    row(
+      'single cold pull: WAN time ÷ T_min',
+      mine.map((r) => r.singleWanTmin),
+      x,
+      '≤ 1.3×',
+      (m) => m <= 1.3,
+    ),
+  );
+  if (best) {
+    const paired = pairedRatios(results, singleWall, 'mirrorgate-cache', best);
+    const ratio = median(figures(results, singleWall, 'mirrorgate-cache')) / median(figures(results, singleWall, best));
+    lines.push(`| single cold pull: wall ÷ best other peer's (${best}) | ${x(ratio)}${range(paired, x)} | ≤ 0.6× | ${ratio <= 0.6 ? 'yes' : '**no**'} |`);
+  }
+  lines.push(
+    row(
+      'cold fleet: WAN time ÷ T_min',
+      mine.map((r) => r.coldWanTmin),
+      x,
+      '≤ 1.3×',
+      (m) => m <= 1.3,
+    ),
+  );
+  lines.push(
+    row(
+      'single cold pull: largest mirror byte-share deviation',
+      mine.map((r) => r.singleShareDev),
+      pct,
+      '≤ 10 %',
+      (m) => m <= 0.1,
+    ),
+  );
+  lines.push(
+    row(
+      'cold fleet: largest mirror byte-share deviation',
+      mine.map((r) => r.coldShareDev),
+      pct,
+      '≤ 10 %',
+      (m) => m <= 0.1,
+    ),
+  );
+  lines.push('');
+  lines.push(
+    'Per peer, each repetition (WAN time = round start → last mirror byte delivered by the shaper; shares of the shaped bytes per mirror, speed share = the link rate of a mirror ÷ the summed rates, 50/33/17 % at 60/40/20 MiB/s):',
+    '',
+  );
+  lines.push(
+    '| peer | rep | single: wall s | single: WAN s | single: shares % | cold fleet: wall s | cold fleet: WAN s | cold fleet: shares % |',
+    '|---|---:|---:|---:|---|---:|---:|---|',
+  );
+  for (const [peer, rs] of Object.entries(runs)) {
+    for (const r of rs) {
+      lines.push(
+        `| ${peer} | ${(r.rep ?? 0) + 1} | ${r.singleWall?.toFixed(2)} | ${r.singleWanS?.toFixed(2)} | ${r.singleShares} | ${r.coldWall?.toFixed(2)} | ${r.coldWanS?.toFixed(2)} | ${r.coldShares} |`,
+      );
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
 /** a's figure ÷ b's figure, repetition by repetition (runs with errors left out). */
 export function pairedRatios(results, metric, a, b) {
   const byRep = (peer) => {
@@ -331,6 +445,7 @@ export function renderReport({ results, peers, meta, rssLong, skips, failures, n
     lines.push('');
   }
   lines.push(...fleetWanTargets(results));
+  lines.push(...fleetWanTimeTargets(results));
   lines.push(...subjectRatios(results, peers, shown, dir, 'mirrorgate', MIRRORGATE_REFS));
   lines.push(
     ...subjectRatios(

@@ -12,7 +12,9 @@
  * the mirror sees backpressure and its $body_bytes_sent stays close to what went over the link.
  *
  * usage: node wan-shaper.mjs --spec LISTEN:TARGET:BYTES_PER_S,... --rtt-ms 20 --stats-port P
- * GET http://127.0.0.1:P/stats → {"mirrors":[{listen,target,rate,bytesDown,bytesUp,connections}]}
+ * GET http://127.0.0.1:P/stats → {"mirrors":[{listen,target,rate,bytesDown,bytesUp,connections,lastDownAt}]}
+ * `lastDownAt`: when the shaper last delivered a mirror→client byte of that mirror (epoch ms,
+ * fractional; 0 before any): the end of a pull's WAN time, read by fleet-wan.mjs (issue 10).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -35,7 +37,7 @@ const QUEUED = 256 * 1024;
 
 const mirrors = values.spec.split(',').map((s) => {
   const [listen, target, rate] = s.split(':').map(Number);
-  return { listen, target, rate, free: 0, bytesDown: 0, bytesUp: 0, connections: 0 };
+  return { listen, target, rate, free: 0, bytesDown: 0, bytesUp: 0, connections: 0, lastDownAt: 0 };
 });
 
 /** Ordered delayed delivery on one socket: items are written when their time comes. */
@@ -102,6 +104,7 @@ function serve(m) {
       (n) => {
         inFlight -= n;
         m.bytesDown += n;
+        m.lastDownAt = performance.timeOrigin + performance.now();
         if (inFlight < high - QUEUED / 2 && upstream.isPaused()) upstream.resume();
       },
       finish,
@@ -143,7 +146,15 @@ for (const m of mirrors) serve(m);
 http
   .createServer((req, res) => {
     const body = JSON.stringify({
-      mirrors: mirrors.map(({ listen, target, rate, bytesDown, bytesUp, connections }) => ({ listen, target, rate, bytesDown, bytesUp, connections })),
+      mirrors: mirrors.map(({ listen, target, rate, bytesDown, bytesUp, connections, lastDownAt }) => ({
+        listen,
+        target,
+        rate,
+        bytesDown,
+        bytesUp,
+        connections,
+        lastDownAt,
+      })),
     });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -8,7 +8,8 @@ import type { FetchSignal } from '../stream/abort.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { upstreamName } from '../registry/names.js';
 import { upstreamPath, type ProxiedRoute } from '../registry/route.js';
-import type { Sink } from '../stream/sink.js';
+import { DiscardSink } from '../stream/discard-sink.js';
+import type { CapturedResponse, Sink } from '../stream/sink.js';
 import { UpstreamAuthenticator } from './auth/authenticator.js';
 import { authenticate } from './authenticate.js';
 import { ConnectionQueue } from './connection-queue.js';
@@ -17,6 +18,7 @@ import { UpstreamAttemptError } from './errors.js';
 import { compose, sendThrough, type Send } from './exchange.js';
 import { countInBreaker, holdOnRateLimit, quarantineOnDigestMismatch } from './health-steps.js';
 import type { AttemptOutcome } from './outcome.js';
+import { relay } from './dispatch.js';
 import { UpstreamPools } from './pools.js';
 import { handleRedirects, isRedirect } from './redirects.js';
 
@@ -34,6 +36,12 @@ export interface AttemptHooks {
   declines(status: number): boolean;
   /** Time from dispatch to response headers, in seconds. */
   onHeaders(seconds: number): void;
+}
+
+/** What an Upstream tells its owner besides breaker changes (all optional). */
+export interface UpstreamObserver {
+  /** A token fetch from the upstream's token service took this long, in seconds (`mirrorgate probe`). */
+  tokenFetched?(seconds: number): void;
 }
 
 /** Settings whose change needs a new pool, breaker and token cache (a new Upstream) on reload. */
@@ -62,7 +70,7 @@ export class Upstream {
   readonly #breaker: UpstreamBreaker;
   readonly #send: Send;
 
-  constructor(config: UpstreamConfig, events: BreakerEvents) {
+  constructor(config: UpstreamConfig, events: BreakerEvents, observer: UpstreamObserver = {}) {
     this.name = config.name;
     this.config = config;
     this.key = connectionKey(config);
@@ -77,6 +85,7 @@ export class Upstream {
       userAgent: USER_AGENT,
       headersTimeoutMs: config.timeouts.headersMs,
       bodyTimeoutMs: config.timeouts.idleMs,
+      ...(observer.tokenFetched === undefined ? {} : { onTokenFetched: (seconds: number) => observer.tokenFetched?.(seconds) }),
     });
     const redirects = {
       upstream: this.name,
@@ -144,6 +153,22 @@ export class Upstream {
       authorization: undefined,
       relay: { upstream: this.name, sink, declines, signal: request.signal, timing: hooks, queue: this.#queue },
     });
+  }
+
+  /**
+   * `GET /v2/` as it stands, for `mirrorgate probe`: on the upstream's own pool with its TLS
+   * settings, but no token and no redirect followed — the API version check's own answer (200,
+   * or 401 with the challenge that says how the upstream authenticates), captured whole.
+   */
+  async ping(signal: FetchSignal, timing: { onHeaders(seconds: number): void }): Promise<CapturedResponse> {
+    const outcome = await relay(
+      this.#pools.small,
+      { method: 'GET', path: `${this.#basePath}/v2/`, headers: { 'user-agent': USER_AGENT } },
+      { upstream: this.name, sink: new DiscardSink(), declines: () => true, signal, timing },
+    );
+    // Every status is declined, so the answer comes back captured.
+    if (outcome.kind !== 'declined') throw new Error(`upstream ${this.name}: /v2/ answer was not captured`);
+    return outcome.response;
   }
 
   /** Undoes repositoryPrefix on a same-origin redirect path, so the client can ask mirrorgate for it. */

@@ -24,6 +24,8 @@ export interface AuthenticatorOptions {
   readonly userAgent: string;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
+  /** Told how long each token fetch from the token service took, in seconds (`mirrorgate probe`). */
+  readonly onTokenFetched?: (seconds: number) => void;
 }
 
 export class UpstreamAuthenticator {
@@ -79,7 +81,8 @@ export class UpstreamAuthenticator {
   }
 
   async #fetch(realm: string, service: string | undefined, scope: string) {
-    return fetchToken(this.#options.dispatcher, {
+    const started = performance.now();
+    const token = await fetchToken(this.#options.dispatcher, {
       realm,
       scope,
       ...(service === undefined ? {} : { service }),
@@ -88,6 +91,8 @@ export class UpstreamAuthenticator {
       headersTimeoutMs: this.#options.headersTimeoutMs,
       bodyTimeoutMs: this.#options.bodyTimeoutMs,
     });
+    this.#options.onTokenFetched?.((performance.now() - started) / 1000);
+    return token;
   }
 
   async #basicHeader(): Promise<string | undefined> {

@@ -17,6 +17,13 @@ export interface RangeMirrorOptions {
   readonly corruptAt?: number;
   /** Flip the first byte of every response's body (a mirror whose every piece is wrong). */
   readonly corruptEach?: boolean;
+  /**
+   * Also answer as a registry (for `mirrorgate probe`): `/v2/` with 200, and GET/HEAD of
+   * `/v2/<name>/manifests/<tag>` with `manifest` (unshaped).
+   */
+  readonly registry?: { readonly name: string; readonly tag: string; readonly manifest: string };
+  /** Challenge every request without its token with Bearer, and issue that token at `/token`. */
+  readonly bearer?: boolean;
 }
 
 export interface RangeMirror extends FakeUpstream {
@@ -47,8 +54,27 @@ export async function startRangeMirror(blob: Buffer, digest: string, options: Ra
       if (tokens > 0) grant();
       else waiting.push(grant);
     });
+  let base = '';
+  const token = `token-${digest.slice(7, 19)}`;
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!(req.url ?? '').endsWith(digest)) return void res.writeHead(404).end();
+    const url = req.url ?? '';
+    if (options.bearer === true && url.startsWith('/token')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ token, expires_in: 300 }));
+    }
+    if (options.bearer === true && req.headers.authorization !== `Bearer ${token}`) {
+      const scope = options.registry === undefined ? '' : `,scope="repository:${options.registry.name}:pull"`;
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="${base}/token",service="mirror"${scope}` });
+      return void res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+    }
+    const registry = options.registry;
+    if (registry !== undefined && (url === '/v2/' || url === `/v2/${registry.name}/manifests/${registry.tag}`)) {
+      const body = url === '/v2/' ? '{}' : registry.manifest;
+      const type = url === '/v2/' ? 'application/json' : 'application/vnd.oci.image.manifest.v1+json';
+      res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'docker-distribution-api-version': 'registry/2.0' });
+      return void res.end(req.method === 'HEAD' ? undefined : body);
+    }
+    if (!url.endsWith(digest)) return void res.writeHead(404).end();
     const range = options.noRange === true ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const first = range === null ? 0 : Number(range[1]);
     const last = range === null || range[2] === '' ? blob.length - 1 : Math.min(Number(range[2]), blob.length - 1);
@@ -73,6 +99,7 @@ export async function startRangeMirror(blob: Buffer, digest: string, options: Ra
     res.end();
   };
   const upstream = await startFakeUpstream((req, res) => void serve(req, res));
+  base = upstream.url;
   const close = upstream.close;
   return Object.assign(upstream, {
     sent: () => sent,
