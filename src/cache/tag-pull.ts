@@ -109,7 +109,12 @@ async function fetchByDigest(tag: TagPull, authority: AttemptableUpstream, diges
   const capture = new CapturingSink(tag.sink);
   let result = await pull(request, capture, { ...deps, failover: { ...deps.failover, on404: true } }, signal);
   if (result.kind === 'answer' || result.kind === 'unavailable') {
-    result = await pull(request, capture, { ...deps, group: soleUpstream(deps.group.registry, authority), failover: { maxAttempts: 1, on404: true } }, signal);
+    result = await pull(
+      request,
+      capture,
+      { ...deps, group: soleUpstream(deps.group.registry, authority), failover: { maxAttempts: 1, on404: true, hedgeAfterMs: undefined } },
+      signal,
+    );
   }
   if (result.kind === 'answer' || result.kind === 'unavailable') return undefined;
   const body = capture.body;

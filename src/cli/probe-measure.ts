@@ -17,7 +17,7 @@ import type { ProxiedRoute } from '../registry/route.js';
 import { StartersAbort, type FetchSignal } from '../stream/abort.js';
 import type { ResponseHeaders, Sink } from '../stream/sink.js';
 import { UpstreamAttemptError } from '../upstream/errors.js';
-import { Upstream } from '../upstream/upstream.js';
+import { Upstream, type UpstreamObserver } from '../upstream/upstream.js';
 
 export interface ProbeOptions {
   readonly rounds: number;
@@ -94,7 +94,13 @@ export interface ProbeEvents {
 
 const MiB = 1024 * 1024;
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
-const NO_BREAKER_EVENTS = { onChange: () => {}, onQuarantine: () => {} };
+/** A probe's upstreams report to no balancer. */
+const NO_STATUS = { onStatus: () => {} };
+
+/** A probe's own Upstream: no active health checks (they would add requests to what is measured). */
+function probeUpstream(config: UpstreamConfig, observer?: UpstreamObserver): Upstream {
+  return new Upstream({ ...config, health: undefined }, NO_STATUS, observer);
+}
 
 /** Probes every upstream of `registry` (its authority, which takes no pulls, is left out). */
 export async function probeRegistry(
@@ -157,7 +163,7 @@ async function findLayer(
 ): Promise<ProbeLayer | { error: string }> {
   const errors: string[] = [];
   for (const config of upstreams) {
-    const upstream = new Upstream(config, NO_BREAKER_EVENTS);
+    const upstream = probeUpstream(config);
     try {
       return await largestLayer(upstream, image, options, signal);
     } catch (err) {
@@ -190,7 +196,7 @@ async function largestLayer(upstream: Upstream, image: ProbeImage, options: Prob
 /** One cold client's round at one mirror: /v2/, the manifest by tag (token on the way), the layer's first bytes. */
 async function probeRound(config: UpstreamConfig, image: ProbeImage | undefined, layer: ProbeLayer | undefined, signal: FetchSignal): Promise<RoundResult> {
   let tokenMs: number | undefined;
-  const upstream = new Upstream(config, NO_BREAKER_EVENTS, { tokenFetched: (seconds) => void (tokenMs = (tokenMs ?? 0) + seconds * 1000) });
+  const upstream = probeUpstream(config, { tokenFetched: (seconds) => void (tokenMs = (tokenMs ?? 0) + seconds * 1000) });
   const result: { -readonly [K in keyof RoundResult]: RoundResult[K] } = { ok: false, bytes: 0 };
   const withToken = (): RoundResult => (tokenMs === undefined ? result : { ...result, tokenMs });
   try {

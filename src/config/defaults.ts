@@ -3,7 +3,17 @@
  * lists the same defaults as they are written in the file; a test checks that writing each one
  * out gives the same Config as leaving it out.
  */
-import type { BreakerConfig, FailoverConfig, ListenAddress, LogLevel, RedirectConfig, RedirectMode, TimeoutsConfig } from './types.js';
+import type {
+  BalanceConfig,
+  BreakerConfig,
+  FailoverConfig,
+  HealthConfig,
+  ListenAddress,
+  LogLevel,
+  RedirectConfig,
+  RedirectMode,
+  TimeoutsConfig,
+} from './types.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '0.0.0.0', port: 5000 };
 
@@ -13,9 +23,17 @@ export const DEFAULT_BREAKER: BreakerConfig = {
   windowMs: 10_000,
   resetTimeoutMs: 30_000,
   quarantineMs: 5 * 60_000,
+  consecutiveFailures: 3,
+  slowCallMs: 5_000,
+  slowCallRate: 0.5,
 };
 
-export const DEFAULT_TIMEOUTS: TimeoutsConfig = { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000, queueMs: 10_000 };
+/** traefik/nginx-style checks: a frozen mirror is out after two failed checks (10-24 s), before a pull has to find out. */
+export const DEFAULT_HEALTH: HealthConfig = { path: '/v2/', intervalMs: 10_000, timeoutMs: 2_000, unhealthyAfter: 2, healthyAfter: 2 };
+
+export const DEFAULT_BALANCE: BalanceConfig = { slowStartMs: 30_000 };
+
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = { connectMs: 5_000, headersMs: 10_000, idleMs: 60_000, queueMs: 10_000 };
 
 /** Generous: a legitimate client on a slow link still reads something every few minutes. */
 export const DEFAULT_CLIENT_IDLE_MS = 5 * 60_000;
@@ -35,7 +53,7 @@ export const DEFAULT_REGISTRY = 'docker.io';
 /** Docker Hub's names: an upstream URL on one of these hosts defaults to `dockerHub: true`, and none may be a `registries:` key. */
 export const DOCKER_HUB_HOSTS: readonly string[] = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 
-export const DEFAULT_FAILOVER: FailoverConfig = { maxAttempts: 3, on404: true };
+export const DEFAULT_FAILOVER: FailoverConfig = { maxAttempts: 3, on404: true, hedgeAfterMs: 1_000 };
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';

@@ -7,13 +7,14 @@
  */
 import { isNode, isScalar, isSeq } from 'yaml';
 import { readAuthority } from './authority.js';
+import { readBalance } from './balance.js';
 import type { Ctx } from './context.js';
 import { DOCKER_HUB_HOSTS } from './defaults.js';
 import { hostName, parseRegistryName } from './hostnames.js';
 import { indexPath, keyPath } from './paths.js';
 import { REGISTRY_KEYS } from './schema.js';
 import { listField, readNamedSection, readSection, type Section } from './section.js';
-import type { RegistryConfig, UpstreamConfig } from './types.js';
+import type { BalanceConfig, RegistryConfig, UpstreamConfig } from './types.js';
 import { UniqueValues } from './unique.js';
 import { readUpstreams, type UpstreamDefaults } from './upstreams.js';
 
@@ -21,7 +22,13 @@ import { readUpstreams, type UpstreamDefaults } from './upstreams.js';
  * The registries in file order. Upstream names go into `names` like the
  * top-level ones; virtual hosts must be unique here, among all registries.
  */
-export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaults, names: UniqueValues, cacheOn: boolean): RegistryConfig[] {
+export function readRegistries(
+  ctx: Ctx,
+  root: Section,
+  defaults: UpstreamDefaults & { readonly balance: BalanceConfig },
+  names: UniqueValues,
+  cacheOn: boolean,
+): RegistryConfig[] {
   const entry = root.entries.get('registries');
   // Absent or empty (`registries:` with every entry commented out) both mean "none", like an empty section.
   if (entry === undefined || entry.value === null || (isScalar(entry.value) && entry.value.value === null)) return [];
@@ -54,6 +61,7 @@ export function readRegistries(ctx: Ctx, root: Section, defaults: UpstreamDefaul
       name: parsed.ok ? parsed.value : key,
       hosts: hostList ?? [],
       upstreams: readUpstreams(ctx, s, defaults, names),
+      balance: readBalance(ctx, s, defaults.balance),
       ...optionalAuthority(readAuthority(ctx, s, defaults, names, cacheOn)),
     });
   }

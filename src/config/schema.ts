@@ -39,7 +39,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'upstreams[].tls.insecureSkipVerify', default: 'false' },
   { path: 'upstreams[].tls.ca' },
   { path: 'upstreams[].timeouts.connect', default: '5s' },
-  { path: 'upstreams[].timeouts.headers', default: '30s' },
+  { path: 'upstreams[].timeouts.headers', default: '10s' },
   { path: 'upstreams[].timeouts.idle', default: '60s' },
   { path: 'upstreams[].timeouts.queue', default: '10s' },
   { path: 'upstreams[].maxConnections', default: '64' },
@@ -48,6 +48,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'upstreams[].auth.password' },
   { path: 'upstreams[].auth.passwordFile' },
   { path: 'upstreams[].redirects', sameAs: 'redirects' },
+  // `health: false` (here or globally) turns the checks off; a mapping here turns them on for this upstream.
+  { path: 'upstreams[].health', sameAs: 'health' },
   // Derived: true when the url's host is one of DOCKER_HUB_HOSTS.
   { path: 'upstreams[].dockerHub' },
   { path: 'upstreams[].repositoryPrefix' },
@@ -57,6 +59,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'registries.<name>.hosts', default: '[]' },
   { path: 'registries.<name>.upstreams', required: true, sameAs: 'upstreams' },
   { path: 'registries.<name>.authority', sameAs: 'upstreams[]', except: BALANCER_ONLY },
+  { path: 'registries.<name>.balance', sameAs: 'balance' },
   { path: 'redirects.mode', default: 'follow' },
   { path: 'redirects.allowHosts', default: '[]' },
   { path: 'redirects.allowPrivate', default: 'false' },
@@ -65,8 +68,20 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'breaker.window', default: '10s' },
   { path: 'breaker.resetTimeout', default: '30s' },
   { path: 'breaker.quarantine', default: '5m' },
+  { path: 'breaker.consecutiveFailures', default: '3' },
+  { path: 'breaker.slowCall.threshold', default: '5s' },
+  { path: 'breaker.slowCall.rate', default: '50%' },
+  // `health: false` turns active checks off for every upstream that does not ask for them itself.
+  { path: 'health.path', default: '/v2/' },
+  { path: 'health.interval', default: '10s' },
+  { path: 'health.timeout', default: '2s' },
+  { path: 'health.unhealthyAfter', default: '2' },
+  { path: 'health.healthyAfter', default: '2' },
+  { path: 'balance.slowStart', default: '30s' },
   { path: 'failover.maxAttempts', default: '3' },
   { path: 'failover.on404', default: 'true' },
+  // `failover.hedge: false` never sends a second request.
+  { path: 'failover.hedge.after', default: '1s' },
   { path: 'verifyDigests', default: 'true' },
   // `cache: false` (or leaving it out) relays only; a mapping turns the cache on.
   { path: 'cache.dir', default: 'data/cache' },
@@ -126,6 +141,10 @@ export const AUTH_KEYS = keysOf('upstreams[].auth');
 export const REGISTRY_KEYS = keysOf('registries.<name>');
 export const REDIRECT_KEYS = keysOf('redirects');
 export const BREAKER_KEYS = keysOf('breaker');
+export const SLOW_CALL_KEYS = keysOf('breaker.slowCall');
+export const HEALTH_KEYS = keysOf('health');
+export const BALANCE_KEYS = keysOf('balance');
+export const HEDGE_KEYS = keysOf('failover.hedge');
 export const FAILOVER_KEYS = keysOf('failover');
 export const LOG_KEYS = keysOf('log');
 export const SHUTDOWN_KEYS = keysOf('shutdown');

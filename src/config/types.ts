@@ -38,6 +38,31 @@ export interface BreakerConfig {
   readonly resetTimeoutMs: number;
   /** How long an upstream that served bytes not matching their digest stays out of rotation; 0: not at all. */
   readonly quarantineMs: number;
+  /** Failed or slow calls in a row that open the breaker whatever the request rate; 0: off. */
+  readonly consecutiveFailures: number;
+  /** A call whose response headers take longer than this counts as slow. */
+  readonly slowCallMs: number;
+  /** The share (0–1] of slow calls among the last `volumeThreshold` calls that opens the breaker. */
+  readonly slowCallRate: number;
+}
+
+/** Active health checks of one upstream (`health:`); undefined in UpstreamConfig when off. */
+export interface HealthConfig {
+  /** Requested below the upstream's base path, e.g. "/v2/". */
+  readonly path: string;
+  readonly intervalMs: number;
+  /** For the whole check: connect, headers and body. */
+  readonly timeoutMs: number;
+  /** Failed checks in a row that take the upstream out of rotation. */
+  readonly unhealthyAfter: number;
+  /** Passed checks in a row that bring it back. */
+  readonly healthyAfter: number;
+}
+
+/** How one registry's balancer shares requests (`balance:`). */
+export interface BalanceConfig {
+  /** An upstream that comes back ramps from a small share to its weight over this long; 0: at once. */
+  readonly slowStartMs: number;
 }
 
 /** Credentials mirrorgate presents to one upstream (Basic, or to its token realm). */
@@ -79,6 +104,8 @@ export interface UpstreamConfig {
   readonly auth?: AuthConfig;
   /** The global `redirects:` defaults merged with this upstream's own `redirects:` overrides. */
   readonly redirects: RedirectConfig;
+  /** The global `health:` merged with this upstream's own; undefined: no active checks (`health: false`). */
+  readonly health: HealthConfig | undefined;
   /** One-component names mean `library/<name>` here (Docker Hub). Default: true when the host is registry-1.docker.io. */
   readonly dockerHub: boolean;
   /** Prepended to every repository name upstream, e.g. "docker" for ECR Public's Docker Hub mirror. No slashes at the ends. */
@@ -92,6 +119,8 @@ export interface RegistryConfig {
   /** Host names (lowercase, without port) under which clients reach this registry on the gateway. */
   readonly hosts: readonly string[];
   readonly upstreams: readonly UpstreamConfig[];
+  /** The global `balance:` merged with this registry's own. */
+  readonly balance: BalanceConfig;
   /**
    * Where tags are resolved (a HEAD by tag, for its digest) before the content is fetched by digest
    * from `upstreams`: the source registry, whose tags are current while mirrors lag. Its `weight`
@@ -112,6 +141,8 @@ export interface FailoverConfig {
   readonly maxAttempts: number;
   /** Treat a 404 as "try the next mirror"; the client sees 404 only when every tried upstream said 404. */
   readonly on404: boolean;
+  /** A manifest or HEAD not answered after this long is also sent to a second upstream, first answer wins; undefined: no hedging. */
+  readonly hedgeAfterMs?: number | undefined;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -184,6 +215,9 @@ export interface Config {
   readonly registries: readonly RegistryConfig[];
   readonly redirects: RedirectConfig;
   readonly breaker: BreakerConfig;
+  /** The global health check settings; undefined: `health: false`. */
+  readonly health: HealthConfig | undefined;
+  readonly balance: BalanceConfig;
   readonly failover: FailoverConfig;
   /**
    * Hash content addressed by digest (blobs, manifests by digest) while it streams, and cut

@@ -6,6 +6,7 @@
 import { isAlias, isSeq } from 'yaml';
 import { readAuth } from './auth.js';
 import { readBreaker } from './breaker.js';
+import { readHealth } from './health.js';
 import { boolean, describe, duration, expected, fromString, integer, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from './defaults.js';
@@ -15,7 +16,7 @@ import { readRedirects } from './redirects.js';
 import { isDockerHubUrl, repositoryPrefix } from './repository.js';
 import { BREAKER_KEYS, REDIRECT_KEYS, TIMEOUT_KEYS, TLS_KEYS, UPSTREAM_KEYS } from './schema.js';
 import { field, readSection, requiredField, subSection, type Section } from './section.js';
-import type { BreakerConfig, RedirectConfig, UpstreamConfig } from './types.js';
+import type { BreakerConfig, HealthConfig, RedirectConfig, UpstreamConfig } from './types.js';
 import type { UniqueValues } from './unique.js';
 import { normaliseUpstreamUrl } from './url.js';
 
@@ -32,6 +33,7 @@ const upstreamUrl = fromString('an absolute http:// or https:// URL', normaliseU
 export interface UpstreamDefaults {
   readonly breaker: BreakerConfig;
   readonly redirects: RedirectConfig;
+  readonly health: HealthConfig | undefined;
 }
 
 /** An upstream as read, with the fields the cross-entry checks need marked undefined when invalid. */
@@ -72,6 +74,7 @@ export function readUpstream(ctx: Ctx, s: Section, defaults: UpstreamDefaults): 
     breaker: readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), defaults.breaker),
     ...(auth !== undefined && { auth }),
     redirects: readRedirects(ctx, subSection(ctx, s, 'redirects', REDIRECT_KEYS), defaults.redirects),
+    health: readHealth(ctx, s, defaults.health),
     dockerHub: field(ctx, s, 'dockerHub', boolean, isDockerHubUrl(url)) ?? false,
     ...(prefix !== undefined && { repositoryPrefix: prefix }),
   };

@@ -1,15 +1,20 @@
 /** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
 import { isMap, isScalar } from 'yaml';
 import { readAuthority } from './authority.js';
+import { readBalance } from './balance.js';
 import { readBreaker } from './breaker.js';
+import { readHealth } from './health.js';
+import { readHedge } from './hedge.js';
 import { readCache } from './cache.js';
 import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
 import type { Ctx } from './context.js';
 import {
+  DEFAULT_BALANCE,
   DEFAULT_BREAKER,
   DEFAULT_CLIENT_IDLE_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_FAILOVER,
+  DEFAULT_HEALTH,
   DEFAULT_LISTEN,
   DEFAULT_LOG_LEVEL,
   DEFAULT_REDIRECTS,
@@ -48,13 +53,15 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
 
   const breaker = readBreaker(ctx, subSection(ctx, s, 'breaker', BREAKER_KEYS), DEFAULT_BREAKER);
   const redirects = readRedirects(ctx, subSection(ctx, s, 'redirects', REDIRECT_KEYS), DEFAULT_REDIRECTS);
-  const defaults: UpstreamDefaults = { breaker, redirects };
+  const health = readHealth(ctx, s, DEFAULT_HEALTH);
+  const balance = readBalance(ctx, s, DEFAULT_BALANCE);
+  const defaults: UpstreamDefaults = { breaker, redirects, health };
   // Upstream names are unique across every registry's list, so duplicates are judged once all are read.
   const names = new UniqueValues();
   const cache = readCache(ctx, s);
   const upstreams = readUpstreams(ctx, s, defaults, names);
   const authority = optionalAuthority(readAuthority(ctx, s, defaults, names, cache !== undefined));
-  const registries = readRegistries(ctx, s, defaults, names, cache !== undefined);
+  const registries = readRegistries(ctx, s, { ...defaults, balance }, names, cache !== undefined);
   names.reportDuplicates(ctx, duplicateUpstreamName);
   const failover = subSection(ctx, s, 'failover', FAILOVER_KEYS);
   const log = subSection(ctx, s, 'log', LOG_KEYS);
@@ -65,12 +72,15 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
     source,
     listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
     upstreams,
-    registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams, ...authority }, ...registries],
+    registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams, balance, ...authority }, ...registries],
     redirects,
     breaker,
+    health,
+    balance,
     failover: {
       maxAttempts: field(ctx, failover, 'maxAttempts', integer(1), DEFAULT_FAILOVER.maxAttempts) ?? 0,
       on404: field(ctx, failover, 'on404', boolean, DEFAULT_FAILOVER.on404) ?? false,
+      hedgeAfterMs: readHedge(ctx, failover),
     },
     workers: field(ctx, s, 'workers', integer(1), DEFAULT_WORKERS) ?? DEFAULT_WORKERS,
     verifyDigests: field(ctx, s, 'verifyDigests', boolean, DEFAULT_VERIFY_DIGESTS) ?? DEFAULT_VERIFY_DIGESTS,

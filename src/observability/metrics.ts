@@ -41,6 +41,12 @@ export interface Metrics {
   upstreamDeclared(registry: string, upstream: string, failoverReasons: readonly string[]): void;
   /** A registry whose tags are resolved at an `authority`: its tag resolution counters start at zero. */
   authorityDeclared(registry: string): void;
+  /** 1 while the active health check passes (or with `health: false`), 0 while it says down. */
+  upstreamHealthy(registry: string, upstream: string, healthy: boolean): void;
+  /** Read at each scrape: every balanced upstream's weight as the balancer uses it now (0 out of rotation, part of it in slow start). */
+  watchWeights(read: () => Iterable<EffectiveWeight>): void;
+  /** A manifest or HEAD also sent to a second upstream (`fired`), and whether that second answer was the one used (`won`). */
+  hedge(registry: string, won: boolean): void;
   /** Drops the series of an upstream that a reload removed. */
   forgetUpstream(registry: string, upstream: string): void;
   inflight(delta: 1 | -1): void;
@@ -66,6 +72,12 @@ export interface Metrics {
   prefetchImage(result: 'ok' | 'error', fetchedBytes: number, cachedBytes: number): void;
   /** A prefetch run that ended: `success` when every image warmed; `endedAt` in Unix seconds. */
   prefetchRun(result: 'success' | 'error', endedAt: number): void;
+}
+
+export interface EffectiveWeight {
+  readonly registry: string;
+  readonly upstream: string;
+  readonly weight: number;
 }
 
 export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'negative' | 'bypass';
@@ -155,7 +167,56 @@ function upstreamFamilies(registry: client.Registry) {
     'mirrorgate_upstream_quarantined',
     '1 while the upstream is out of rotation because it served bytes that do not match their digest (breaker.quarantine), else 0',
   );
-  return { failovers, breaker, weight, quarantined };
+  const healthy = upstreamGauge(
+    registry,
+    'mirrorgate_upstream_healthy',
+    '1 while the active health check of the upstream passes (always 1 with health: false), 0 while it says the upstream is down',
+  );
+  const hedges = {
+    fired: new client.Counter({
+      name: 'mirrorgate_hedges_fired_total',
+      help: 'Manifest and HEAD requests also sent to a second upstream because the first had not answered within failover.hedge.after',
+      labelNames: ['registry'] as const,
+      registers: [registry],
+    }),
+    won: new client.Counter({
+      name: 'mirrorgate_hedges_won_total',
+      help: 'Hedged requests answered by the second upstream first (the first was aborted)',
+      labelNames: ['registry'] as const,
+      registers: [registry],
+    }),
+  };
+  return { failovers, breaker, weight, quarantined, healthy, hedges };
+}
+
+/** Health state, effective weights (read from the balancers at each scrape) and hedges: their recording methods. */
+function healthMethods(
+  registry: client.Registry,
+  healthy: client.Gauge<'registry' | 'upstream'>,
+  hedges: { readonly fired: client.Counter<'registry'>; readonly won: client.Counter<'registry'> },
+): Pick<Metrics, 'upstreamHealthy' | 'watchWeights' | 'hedge'> {
+  let read: () => Iterable<EffectiveWeight> = () => [];
+  new client.Gauge({
+    name: 'mirrorgate_upstream_effective_weight',
+    help: 'Weight the balancer gives each upstream now: 0 while out of rotation, a growing part of the configured weight during slow start',
+    labelNames: ['registry', 'upstream'] as const,
+    registers: [registry],
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      for (const { registry, upstream, weight } of read()) this.set({ registry, upstream }, weight);
+    },
+  });
+  return {
+    upstreamHealthy: (registry, upstream, value) => healthy.set({ registry, upstream }, value ? 1 : 0),
+    watchWeights: (watched) => {
+      read = watched;
+    },
+    hedge: (registry, won) => {
+      hedges.fired.inc({ registry });
+      if (won) hedges.won.inc({ registry });
+    },
+  };
 }
 
 /** The gateway process: what it is, requests in flight and config reloads. */
@@ -294,7 +355,7 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   client.collectDefaultMetrics({ register: registry });
   let inflightNow = 0;
   const { requestTally, bytesTally, selectedTally, upstreamDuration, requestDuration } = trafficFamilies(registry);
-  const { failovers, breaker, weight, quarantined } = upstreamFamilies(registry);
+  const { failovers, breaker, weight, quarantined, healthy, hedges } = upstreamFamilies(registry);
   const { reloads } = gatewayFamilies(registry, () => inflightNow);
   let cacheState: (() => CacheState) | undefined;
   const cache = cacheFamilies(registry, () => cacheState?.());
@@ -315,10 +376,9 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
     upstreamWeight: (registry, upstream, value) => weight.set({ registry, upstream }, value),
     upstreamQuarantined: (registry, upstream, value) => quarantined.set({ registry, upstream }, value ? 1 : 0),
     ...declarations({ bytesTally, selectedTally, failovers, pieceBytes: cache.pieceBytes, tagResolutions: cache.tagResolutions }),
+    ...healthMethods(registry, healthy, hedges),
     forgetUpstream: (registry, upstream) => {
-      breaker.remove({ registry, upstream });
-      weight.remove({ registry, upstream });
-      quarantined.remove({ registry, upstream });
+      for (const gauge of [breaker, weight, quarantined, healthy]) gauge.remove({ registry, upstream });
       upstreamDuration.remove(upstream);
       const isIt = (labels: { upstream?: string | number }): boolean => labels.upstream === upstream;
       bytesTally.forget(isIt);

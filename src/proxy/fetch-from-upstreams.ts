@@ -50,6 +50,8 @@ export interface FetchMetrics {
   upstreamSelected(registry: string, upstream: string): void;
   upstreamHeaders(registry: string, upstream: string, seconds: number): void;
   failover(registry: string, upstream: string, reason: FailoverReason): void;
+  /** A hedged request (hedge.ts) ended: `won` when the second upstream's answer was used. */
+  hedge?(registry: string, won: boolean): void;
 }
 
 export interface FetchDeps {

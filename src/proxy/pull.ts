@@ -13,6 +13,7 @@ import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import { fetchFromUpstreams, type FetchDeps, type FetchRequest } from './fetch-from-upstreams.js';
 import type { FetchResult } from './fetch-result.js';
+import { hedgedFetch } from './hedge.js';
 import { manifestCheckingSink } from './manifest-check.js';
 import { verifyingSink } from './verify.js';
 
@@ -27,6 +28,10 @@ export function pull(request: PullRequest, sink: Sink, deps: PullDeps, signal: F
   const { method, route } = request;
   const resumable = method === 'GET' && route.kind === 'blob';
   const fetchRequest: FetchRequest = { method, route, headers: request.headers, resumable };
+  // Manifests and HEADs are small and latency-bound: a second mirror is asked when the first is slow.
+  if (deps.failover.hedgeAfterMs !== undefined && (route.kind === 'manifest' || method === 'HEAD')) {
+    return hedgedFetch(fetchRequest, (inner) => policySink(request, inner, deps.verifyDigests), sink, deps, signal);
+  }
   return fetchFromUpstreams(fetchRequest, policySink(request, sink, deps.verifyDigests), deps, signal);
 }
 

@@ -24,7 +24,7 @@ export type TagResolution =
   | { readonly kind: 'aborted' };
 
 /** One attempt, and a 404 captured rather than written into the HEAD's sink. */
-const ONE_ATTEMPT = { maxAttempts: 1, on404: true } as const;
+const ONE_ATTEMPT = { maxAttempts: 1, on404: true, hedgeAfterMs: undefined } as const;
 
 /** An UpstreamChoice that offers one upstream, once. */
 export function soleUpstream(registry: string, upstream: AttemptableUpstream): UpstreamChoice {

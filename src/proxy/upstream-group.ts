@@ -4,8 +4,16 @@
  * while requests already running keep the group they started with.
  */
 import { Balancer } from '../balancer/balancer.js';
-import type { UpstreamConfig } from '../config/types.js';
+import type { BalanceConfig, UpstreamConfig } from '../config/types.js';
 import type { Upstream } from '../upstream/upstream.js';
+
+/** One balanced upstream's weights, for /metrics. */
+export interface UpstreamWeight {
+  readonly upstream: string;
+  readonly configured: number;
+  /** 0 while out of rotation, part of `configured` while it ramps back (slow start). */
+  readonly effective: number;
+}
 
 interface Peer {
   readonly name: string;
@@ -26,13 +34,20 @@ export class UpstreamGroup {
 
   /**
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
-   * `config`, which may be newer than the one the (reused) Upstream was built with.
+   * `config`, which may be newer than the one the (reused) Upstream was built with. `previous`:
+   * the group a reload replaces, whose slow-start ramps go on here.
    */
-  constructor(registry: string, members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[], authority?: Upstream) {
+  constructor(
+    registry: string,
+    members: readonly { readonly config: UpstreamConfig; readonly upstream: Upstream }[],
+    options: { readonly authority?: Upstream | undefined; readonly balance: BalanceConfig; readonly previous?: UpstreamGroup | undefined },
+  ) {
     this.registry = registry;
+    const authority = options.authority;
     this.authority = authority;
     this.#members = members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream }));
-    this.#balancer = new Balancer(this.#members);
+    this.#balancer = new Balancer(this.#members, { slowStartMs: options.balance.slowStartMs });
+    if (options.previous !== undefined) this.#balancer.carryOver(options.previous.#balancer);
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
     this.#weighted = members.filter(({ config }) => config.weight > 0).map(({ upstream }) => upstream);
     for (const { upstream } of members) this.#balancer.setStatus(upstream.name, upstream.accepting);
@@ -47,7 +62,7 @@ export class UpstreamGroup {
     return this.#byName.get(name) ?? (this.authority?.name === name ? this.authority : undefined);
   }
 
-  /** The breakers report here whether an upstream takes requests (the authority's is only reported: it is not balanced). */
+  /** Each upstream's status (upstream/status.ts) reports here whether it takes requests (the authority's is only reported: it is not balanced). */
   setStatus(name: string, accepting: boolean): void {
     if (this.#byName.has(name)) this.#balancer.setStatus(name, accepting);
   }
@@ -56,9 +71,14 @@ export class UpstreamGroup {
     return this.#balancer.pick(tried)?.upstream;
   }
 
-  /** The primary upstreams that take requests now, with their weights (a fill fetched in pieces spreads over them). */
+  /** The primary upstreams that take requests now, with their weights as the balancer uses them now (a fill fetched in pieces spreads over them). */
   eligible(): { readonly upstream: Upstream; readonly weight: number }[] {
-    return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: m.weight }));
+    return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: this.#balancer.effectiveWeight(m) }));
+  }
+
+  /** Configured and effective weight of every balanced upstream. */
+  weights(): UpstreamWeight[] {
+    return this.#members.map((m) => ({ upstream: m.name, configured: m.weight, effective: this.#balancer.effectiveWeight(m) }));
   }
 
   /** Takes `name` out of rotation for its `breaker.quarantine` (a parallel fill's mismatch was pinned on it). */

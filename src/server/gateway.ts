@@ -11,7 +11,7 @@ import { FAILOVER_REASONS } from '../proxy/failover-reason.js';
 import type { PullDeps } from '../proxy/pull.js';
 import { RegistryDirectory } from '../proxy/registry-directory.js';
 import { UpstreamGroup } from '../proxy/upstream-group.js';
-import type { BreakerState } from '../upstream/breaker.js';
+import type { BreakerState, StatusChange } from '../upstream/status.js';
 import { Upstream, connectionKey } from '../upstream/upstream.js';
 
 export interface GatewaySnapshot {
@@ -32,6 +32,11 @@ export class Gateway {
     this.#logger = logger;
     this.#metrics = metrics;
     this.apply(config);
+    metrics.watchWeights(() =>
+      [...this.current.registries.groups].flatMap((group) =>
+        group.weights().map(({ upstream, effective }) => ({ registry: group.registry, upstream, weight: effective })),
+      ),
+    );
   }
 
   get current(): GatewaySnapshot {
@@ -60,6 +65,7 @@ export class Gateway {
       created.push(fresh);
       return fresh;
     };
+    const previousGroups = new Map([...(previous?.registries.groups ?? [])].map((group) => [group.registry, group]));
     let groups: UpstreamGroup[];
     try {
       groups = config.registries.map(
@@ -67,7 +73,11 @@ export class Gateway {
           new UpstreamGroup(
             registry.name,
             registry.upstreams.map((upstreamConfig) => ({ config: upstreamConfig, upstream: build(upstreamConfig) })),
-            registry.authority === undefined ? undefined : build(registry.authority),
+            {
+              authority: registry.authority === undefined ? undefined : build(registry.authority),
+              balance: registry.balance,
+              previous: previousGroups.get(registry.name),
+            },
           ),
       );
     } catch (err) {
@@ -115,30 +125,39 @@ export class Gateway {
   }
 
   #createUpstream(config: UpstreamConfig): Upstream {
-    const upstream: Upstream = new Upstream(config, {
-      onChange: (state, accepting) => this.#onBreakerChange(upstream, state, accepting),
-      onQuarantine: (quarantined, ms) => this.#onQuarantine(upstream, quarantined, ms),
-    });
+    const upstream: Upstream = new Upstream(config, { onStatus: (change, accepting) => this.#onStatus(upstream, change, accepting) });
     return upstream;
   }
 
-  #onBreakerChange(upstream: Upstream, state: BreakerState, accepting: boolean): void {
+  /** Every source of an upstream's status lands here: the balancer hears only `accepting`; metrics and logs hear the source. */
+  #onStatus(upstream: Upstream, change: StatusChange, accepting: boolean): void {
     const group = this.#current?.registries.groupOf(upstream.name);
     // A replaced upstream finishing its last requests no longer speaks for the name.
     if (group === undefined || group.get(upstream.name) !== upstream) return;
     group.setStatus(upstream.name, accepting);
-    this.#metrics.breakerState(group.registry, upstream.name, BREAKER_STATE_VALUE[state]);
-    const log = state === 'open' ? this.#logger.warn.bind(this.#logger) : this.#logger.info.bind(this.#logger);
-    log({ event: 'breaker', registry: group.registry, upstream: upstream.name, state, accepting }, `circuit breaker of ${upstream.name} is ${state}`);
+    if (change.source === 'breaker') this.#onBreakerChange(group.registry, upstream.name, change.state, accepting);
+    else if (change.source === 'quarantine') this.#onQuarantine(group.registry, upstream.name, change.quarantined, change.ms);
+    else this.#onHealth(group.registry, upstream.name, change.healthy, change.detail, accepting);
   }
 
-  #onQuarantine(upstream: Upstream, quarantined: boolean, ms: number): void {
-    const group = this.#current?.registries.groupOf(upstream.name);
-    if (group === undefined || group.get(upstream.name) !== upstream) return;
-    this.#metrics.upstreamQuarantined(group.registry, upstream.name, quarantined);
-    const fields = { event: 'quarantine', registry: group.registry, upstream: upstream.name, quarantined, seconds: ms / 1000 };
-    if (quarantined) this.#logger.warn(fields, `${upstream.name} served bytes that do not match their digest: out of rotation for ${ms / 1000} s`);
-    else this.#logger.info(fields, `quarantine of ${upstream.name} is over: one trial request goes through`);
+  #onBreakerChange(registry: string, name: string, state: BreakerState, accepting: boolean): void {
+    this.#metrics.breakerState(registry, name, BREAKER_STATE_VALUE[state]);
+    const log = state === 'open' ? this.#logger.warn.bind(this.#logger) : this.#logger.info.bind(this.#logger);
+    log({ event: 'breaker', registry, upstream: name, state, accepting }, `circuit breaker of ${name} is ${state}`);
+  }
+
+  #onHealth(registry: string, name: string, healthy: boolean, detail: string, accepting: boolean): void {
+    this.#metrics.upstreamHealthy(registry, name, healthy);
+    const fields = { event: 'health', registry, upstream: name, healthy, accepting, detail };
+    if (healthy) this.#logger.info(fields, `health check of ${name} passes again (${detail})`);
+    else this.#logger.warn(fields, `health check of ${name} fails (${detail}): out of rotation`);
+  }
+
+  #onQuarantine(registry: string, name: string, quarantined: boolean, ms: number): void {
+    this.#metrics.upstreamQuarantined(registry, name, quarantined);
+    const fields = { event: 'quarantine', registry, upstream: name, quarantined, seconds: ms / 1000 };
+    if (quarantined) this.#logger.warn(fields, `${name} served bytes that do not match their digest: out of rotation for ${ms / 1000} s`);
+    else this.#logger.info(fields, `quarantine of ${name} is over: one trial request goes through`);
   }
 
   #publish(config: Config, registries: RegistryDirectory): void {
@@ -153,6 +172,7 @@ export class Gateway {
       for (const upstream of group.upstreams) {
         this.#metrics.breakerState(group.registry, upstream.name, BREAKER_STATE_VALUE[upstream.breakerState]);
         this.#metrics.upstreamQuarantined(group.registry, upstream.name, upstream.quarantined);
+        this.#metrics.upstreamHealthy(group.registry, upstream.name, upstream.healthy);
       }
     }
     this.#logger.info(

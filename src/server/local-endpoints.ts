@@ -13,12 +13,22 @@ export async function answerLocal(res: ServerResponse, pathname: string, gateway
     case '/healthz':
       return sendText(res, 200, 'text/plain', 'ok\n');
     case '/readyz':
-      return gateway.current.registries.ready
+      return canServe(gateway)
         ? sendText(res, 200, 'text/plain', 'ready\n')
-        : sendText(res, 503, 'text/plain', 'no upstream can take a request\n');
+        : sendText(res, 503, 'text/plain', 'no upstream can take a request and the cache holds nothing\n');
     case '/metrics':
       return sendText(res, 200, metrics.contentType, await metrics.render());
     default:
       return sendRegistryError(res, 'NOT_FOUND', `no such endpoint: ${pathname}`);
   }
+}
+
+/**
+ * "This replica can serve" (issue 12): some upstream takes requests, or the cache holds content
+ * it can answer from. An upstream outage then does not take every replica out of a Kubernetes
+ * Service at once: each keeps serving what it cached (a tag's last manifest, its blobs), and a
+ * cold replica, which could only fail, leaves.
+ */
+function canServe(gateway: Gateway): boolean {
+  return gateway.current.registries.ready || (gateway.cache?.blobs.store.count ?? 0) > 0;
 }

@@ -1,6 +1,11 @@
 /**
  * The one place that knows opossum. One breaker per upstream; it decides whether the upstream
- * takes requests and reports every change through one callback.
+ * takes requests and reports every change through the upstream's status (status.ts).
+ *
+ * Two counts open it: opossum's rolling time window (`volumeThreshold` calls in `window`, a
+ * failure share above `errorThresholdPercentage`), and call-window.ts's count of the last calls
+ * (failures or slow calls in a row, slow-call and failure shares over the last
+ * `volumeThreshold` calls), which works at any request rate: see call-window.ts for why.
  *
  * opossum's own timeout is off (`timeout: false`): it only races a timer against the work and
  * never cancels it, and its shared AbortController would abort every concurrent call. Each
@@ -9,8 +14,15 @@
  */
 import CircuitBreaker from 'opossum';
 import type { BreakerConfig } from '../config/types.js';
+import { CallWindow, type CallResult } from './call-window.js';
+import type { BreakerState, StatusChange } from './status.js';
 
-export type BreakerState = 'closed' | 'half-open' | 'open';
+export type { BreakerState };
+
+/** What the breaker learns of a call besides its outcome: whether its headers came later than `slowCall.threshold`. */
+export interface CallClock {
+  readonly slow: boolean;
+}
 
 export class BreakerOpenError extends Error {
   readonly code = 'BREAKER_OPEN';
@@ -48,15 +60,12 @@ function settle<T>(work: () => Promise<T>, isFailedValue: (value: T) => boolean)
   return pending.then((value) => (isFailedValue(value) ? Promise.reject(new FailedValue(value)) : value));
 }
 
-export interface BreakerEvents {
-  /**
-   * `accepting` is false while open, and while a half-open breaker's one trial request is in
-   * flight: opossum rejects every other call then, so the balancer must not pick the upstream.
-   */
-  onChange(state: BreakerState, accepting: boolean): void;
-  /** A quarantine began (`quarantined`, for `ms`) or ran out; told once each, however often it is extended. */
-  onQuarantine(quarantined: boolean, ms: number): void;
-}
+/**
+ * How the breaker reports: `accepting` is false while open, and while a half-open breaker's one
+ * trial request is in flight (opossum rejects every other call then, so the balancer must not
+ * pick the upstream).
+ */
+export type BreakerReport = (change: StatusChange, accepting: boolean) => void;
 
 export class UpstreamBreaker {
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
@@ -66,12 +75,20 @@ export class UpstreamBreaker {
   #heldUntil = 0;
   #holdTimer: NodeJS.Timeout | undefined;
   #quarantineTimer: NodeJS.Timeout | undefined;
-  readonly #events: BreakerEvents;
+  readonly #report: BreakerReport;
+  readonly #isFault: (err: unknown) => boolean;
+  readonly #calls: CallWindow;
 
   /** `isFault(err)`: whether an error counts against the upstream (a client hang-up does not). */
-  constructor(name: string, config: BreakerConfig, isFault: (err: unknown) => boolean, events: BreakerEvents) {
+  constructor(name: string, config: BreakerConfig, isFault: (err: unknown) => boolean, report: BreakerReport) {
     this.#name = name;
-    this.#events = events;
+    this.#report = report;
+    this.#isFault = isFault;
+    this.#calls = new CallWindow(config.volumeThreshold, {
+      failureRate: config.errorThresholdPercentage / 100,
+      slowRate: config.slowCallRate,
+      consecutive: config.consecutiveFailures,
+    });
     this.#breaker = new CircuitBreaker((work: () => Promise<unknown>) => work(), {
       name,
       timeout: false,
@@ -84,7 +101,10 @@ export class UpstreamBreaker {
       enableSnapshots: false,
       errorFilter: (err: unknown) => !(err instanceof FailedValue) && !isFault(err),
     });
-    this.#breaker.on('open', () => this.#set('open', false));
+    this.#breaker.on('open', () => {
+      this.#calls.reset();
+      this.#set('open', false);
+    });
     this.#breaker.on('halfOpen', () => {
       if (Date.now() >= this.#heldUntil) this.#set('half-open', true);
     });
@@ -131,25 +151,41 @@ export class UpstreamBreaker {
     clearTimeout(this.#quarantineTimer);
     this.#quarantineTimer = setTimeout(() => {
       this.#quarantineTimer = undefined;
-      this.#events.onQuarantine(false, ms);
+      this.#report({ source: 'quarantine', quarantined: false, ms }, this.accepting);
     }, ms);
     this.#quarantineTimer.unref();
-    if (fresh) this.#events.onQuarantine(true, ms);
+    if (fresh) this.#report({ source: 'quarantine', quarantined: true, ms }, false);
   }
 
   /**
    * Runs `work` through the breaker. A rejection counts as a failure when `isFault` says so; a
    * resolved value counts as one when `isFailedValue` says so (an upstream's 5xx is an answer
-   * to relay or decline, not an exception), and is still resolved to the caller.
+   * to relay or decline, not an exception), and is still resolved to the caller. `call` says
+   * whether it was slow: a slow call counts in the call window, and fails a half-open trial.
    */
-  run<T>(work: () => Promise<T>, isFailedValue: (value: T) => boolean = never): Promise<T> {
+  run<T>(work: () => Promise<T>, isFailedValue: (value: T) => boolean = never, call?: CallClock): Promise<T> {
     if (!this.accepting) return Promise.reject(new BreakerOpenError(this.#name));
     const trial = this.#state === 'half-open';
+    const failed = (value: T): boolean => {
+      const bad = isFailedValue(value) || (trial && call?.slow === true);
+      this.#count(bad ? 'failed' : call?.slow === true ? 'slow' : 'ok');
+      return bad;
+    };
+    const counted = (): Promise<T> =>
+      settle(work, failed).catch((err: unknown) => {
+        if (!(err instanceof FailedValue) && this.#isFault(err)) this.#count('failed');
+        throw err;
+      });
     // opossum counts only rejections as failures, so a failed value travels through it as a
     // rejection with this carrier and is unwrapped here.
-    const result = this.#breaker.fire(() => settle(work, isFailedValue)) as Promise<T>;
-    if (trial) this.#events.onChange('half-open', false);
+    const result = this.#breaker.fire(counted) as Promise<T>;
+    if (trial) this.#report({ source: 'breaker', state: 'half-open' }, false);
     return result.catch(unwrapFailedValue) as Promise<T>;
+  }
+
+  /** One finished call into the call window, while closed (a trial is opossum's to judge). */
+  #count(result: CallResult): void {
+    if (this.#breaker.closed && this.#calls.record(result)) this.#breaker.open();
   }
 
   /** Stops opossum's timers (the reset timer and the rolling window). */
@@ -161,6 +197,6 @@ export class UpstreamBreaker {
 
   #set(state: BreakerState, accepting: boolean): void {
     this.#state = state;
-    this.#events.onChange(state, accepting);
+    this.#report({ source: 'breaker', state }, accepting);
   }
 }

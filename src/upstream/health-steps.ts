@@ -1,9 +1,10 @@
 /**
  * The steps that tell the breaker how the upstream is doing: every attempt is counted in it
- * (a 5xx or 429 answer as a failure, though it is an answer and not an exception), a 429
- * keeps the upstream out of rotation for its Retry-After, and a digest mismatch quarantines it.
+ * (a 5xx or 429 answer as a failure, though it is an answer and not an exception; headers later
+ * than `slowCall.threshold` as slow), a 429 keeps the upstream out of rotation for its
+ * Retry-After, and a digest mismatch quarantines it.
  */
-import type { UpstreamBreaker } from './breaker.js';
+import type { CallClock, UpstreamBreaker } from './breaker.js';
 import { UpstreamAttemptError, isFaultStatus } from './errors.js';
 import type { Step } from './exchange.js';
 import type { AttemptOutcome } from './outcome.js';
@@ -11,8 +12,33 @@ import { retryAfterMs } from './retry-after.js';
 
 const isFaultOutcome = (outcome: AttemptOutcome): boolean => outcome.kind === 'declined' && isFaultStatus(outcome.response.status);
 
-export function countInBreaker(breaker: UpstreamBreaker): Step {
-  return (next) => (exchange) => breaker.run(() => next(exchange), isFaultOutcome);
+type Timing = { onHeaders(seconds: number): void } | undefined;
+
+/**
+ * Watches one call's time to headers on its way to the caller's timing hook. Every response of
+ * the call is timed (a 401 challenge, the retry with a token, each redirect hop): one slow one
+ * makes the call slow. One small object per attempt, the price of knowing.
+ */
+class SlowCallClock implements CallClock {
+  slow = false;
+  constructor(
+    private readonly thresholdSeconds: number,
+    private readonly inner: Timing,
+  ) {}
+
+  onHeaders(seconds: number): void {
+    if (seconds > this.thresholdSeconds) this.slow = true;
+    this.inner?.onHeaders(seconds);
+  }
+}
+
+export function countInBreaker(breaker: UpstreamBreaker, slowCallMs: number): Step {
+  const threshold = slowCallMs / 1000;
+  return (next) => (exchange) => {
+    const clock = new SlowCallClock(threshold, exchange.relay.timing);
+    const timed = { ...exchange, relay: { ...exchange.relay, timing: clock } };
+    return breaker.run(() => next(timed), isFaultOutcome, clock);
+  };
 }
 
 export function holdOnRateLimit(breaker: UpstreamBreaker): Step {

@@ -13,14 +13,16 @@ import type { CapturedResponse, Sink } from '../stream/sink.js';
 import { UpstreamAuthenticator } from './auth/authenticator.js';
 import { authenticate } from './authenticate.js';
 import { ConnectionQueue } from './connection-queue.js';
-import { UpstreamBreaker, type BreakerEvents, type BreakerState } from './breaker.js';
+import { UpstreamBreaker, type BreakerState } from './breaker.js';
 import { UpstreamAttemptError } from './errors.js';
 import { compose, sendThrough, type Send } from './exchange.js';
+import { HealthCheck } from './health-check.js';
 import { countInBreaker, holdOnRateLimit, quarantineOnDigestMismatch } from './health-steps.js';
 import type { AttemptOutcome } from './outcome.js';
 import { relay } from './dispatch.js';
 import { UpstreamPools } from './pools.js';
 import { handleRedirects, isRedirect } from './redirects.js';
+import type { StatusListener } from './status.js';
 
 export interface AttemptRequest {
   readonly method: 'GET' | 'HEAD';
@@ -68,9 +70,12 @@ export class Upstream {
   readonly #pools: UpstreamPools;
   readonly #queue: ConnectionQueue;
   readonly #breaker: UpstreamBreaker;
+  /** Undefined with `health: false`. */
+  readonly #health: HealthCheck | undefined;
   readonly #send: Send;
 
-  constructor(config: UpstreamConfig, events: BreakerEvents, observer: UpstreamObserver = {}) {
+  /** `status` hears every change of the breaker, the quarantine and the health check, with whether the upstream takes requests now. */
+  constructor(config: UpstreamConfig, status: StatusListener, observer: UpstreamObserver = {}) {
     this.name = config.name;
     this.config = config;
     this.key = connectionKey(config);
@@ -78,7 +83,15 @@ export class Upstream {
     this.#basePath = base.pathname.replace(/\/$/, '');
     this.#pools = new UpstreamPools(config);
     this.#queue = new ConnectionQueue(config.timeouts.queueMs);
-    this.#breaker = new UpstreamBreaker(config.name, config.breaker, isFault, events);
+    this.#breaker = new UpstreamBreaker(config.name, config.breaker, isFault, (change, accepting) =>
+      status.onStatus(change, accepting && (this.#health?.healthy ?? true)),
+    );
+    this.#health =
+      config.health === undefined
+        ? undefined
+        : new HealthCheck(this.#pools.small, this.#basePath + config.health.path, config.health, (healthy, detail) =>
+            status.onStatus({ source: 'health', healthy, detail }, healthy && this.#breaker.accepting),
+          );
     const auth = new UpstreamAuthenticator({
       ...(config.auth === undefined ? {} : { credentials: config.auth }),
       dispatcher: this.#pools.realms,
@@ -99,7 +112,7 @@ export class Upstream {
       [
         holdOnRateLimit(this.#breaker),
         quarantineOnDigestMismatch(this.#breaker, config.breaker.quarantineMs),
-        countInBreaker(this.#breaker),
+        countInBreaker(this.#breaker, config.breaker.slowCallMs),
         authenticate(this.name, auth),
         handleRedirects(redirects),
       ],
@@ -111,8 +124,14 @@ export class Upstream {
     return this.#breaker.state;
   }
 
+  /** The breaker lets a request through and the health check (if any) passes. */
   get accepting(): boolean {
-    return this.#breaker.accepting;
+    return this.#breaker.accepting && (this.#health?.healthy ?? true);
+  }
+
+  /** False while the health check says the upstream is down; true without checks. */
+  get healthy(): boolean {
+    return this.#health?.healthy ?? true;
   }
 
   get quarantined(): boolean {
@@ -179,12 +198,14 @@ export class Upstream {
 
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
+    this.#health?.stop();
     this.#breaker.shutdown();
     await this.#pools.close();
   }
 
   /** Cuts every connection now (shutdown after the drain timeout). */
   async destroy(): Promise<void> {
+    this.#health?.stop();
     this.#breaker.shutdown();
     await this.#pools.destroy();
   }

@@ -25,8 +25,8 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Every test gateway listens on a free port, logs everything, and drains briefly on close. */
-const PREAMBLE = 'listen: "127.0.0.1:0"\nlog: { level: debug }\nshutdown: { drainTimeout: 500ms }\n';
+/** Every test gateway listens on a free port, logs everything, and drains briefly on close; health checks are off (they would add requests to every fake upstream's count), a test of them turns them on per upstream. */
+const PREAMBLE = 'listen: "127.0.0.1:0"\nlog: { level: debug }\nshutdown: { drainTimeout: 500ms }\nhealth: false\n';
 
 /** `now`: the clock the tag caches read, for tests that move time instead of waiting. */
 export async function startGateway(yaml: string, options: { now?: () => number } = {}): Promise<TestGateway> {

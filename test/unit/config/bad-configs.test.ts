@@ -330,7 +330,7 @@ const cases: Case[] = [
     name: 'unknown key without a close match',
     yaml: doc(...HUB, 'metrics:', '  port: 9090'),
     expected: [
-      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, authority, registries, redirects, breaker, failover, verifyDigests, cache, prefetch, workers, timeouts, log, shutdown',
+      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, authority, registries, redirects, breaker, health, balance, failover, verifyDigests, cache, prefetch, workers, timeouts, log, shutdown',
     ],
   },
   {
@@ -590,7 +590,7 @@ const cases: Case[] = [
     name: 'an authority takes no weight or backup',
     yaml: doc(...HUB, 'authority:', '  name: hub-tags', '  url: https://registry-1.docker.io', '  weight: 2', 'cache: {}'),
     expected: [
-      'conf/x.yaml:7:3 authority.weight: unknown key; expected one of name, url, tls, timeouts, maxConnections, breaker, auth, redirects, dockerHub, repositoryPrefix',
+      'conf/x.yaml:7:3 authority.weight: unknown key; expected one of name, url, tls, timeouts, maxConnections, breaker, auth, redirects, health, dockerHub, repositoryPrefix',
     ],
   },
   {

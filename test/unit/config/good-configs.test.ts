@@ -4,7 +4,18 @@ import { parseConfig, type Config, type UpstreamConfig } from '../../../src/conf
 
 const doc = (...lines: string[]): string => lines.join('\n') + '\n';
 
-const DEFAULT_BREAKER = { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000, quarantineMs: 300_000 };
+const DEFAULT_BREAKER = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 10,
+  windowMs: 10_000,
+  resetTimeoutMs: 30_000,
+  quarantineMs: 300_000,
+  consecutiveFailures: 3,
+  slowCallMs: 5_000,
+  slowCallRate: 0.5,
+};
+const DEFAULT_HEALTH = { path: '/v2/', intervalMs: 10_000, timeoutMs: 2_000, unhealthyAfter: 2, healthyAfter: 2 };
+const DEFAULT_BALANCE = { slowStartMs: 30_000 };
 const DEFAULT_REDIRECTS = { mode: 'follow', allowHosts: [], allowPrivate: false } as const;
 
 /**
@@ -18,10 +29,11 @@ const defaultUpstream = (name: string, url: string, dockerHub: boolean): Upstrea
   weight: 1,
   backup: false,
   tls: { insecureSkipVerify: false },
-  timeouts: { connectMs: 5_000, headersMs: 30_000, idleMs: 60_000, queueMs: 10_000 },
+  timeouts: { connectMs: 5_000, headersMs: 10_000, idleMs: 60_000, queueMs: 10_000 },
   maxConnections: 64,
   breaker: DEFAULT_BREAKER,
   redirects: DEFAULT_REDIRECTS,
+  health: DEFAULT_HEALTH,
   dockerHub,
 });
 
@@ -34,10 +46,12 @@ t.test('minimal config gets every default', async (t) => {
     source: 'conf/test.yaml',
     listen: { host: '0.0.0.0', port: 5000 },
     upstreams,
-    registries: [{ name: 'docker.io', hosts: [], upstreams }],
+    registries: [{ name: 'docker.io', hosts: [], upstreams, balance: DEFAULT_BALANCE }],
     redirects: DEFAULT_REDIRECTS,
     breaker: DEFAULT_BREAKER,
-    failover: { maxAttempts: 3, on404: true },
+    health: DEFAULT_HEALTH,
+    balance: DEFAULT_BALANCE,
+    failover: { maxAttempts: 3, on404: true, hedgeAfterMs: 1_000 },
     verifyDigests: true,
     cache: undefined,
     prefetch: undefined,
@@ -65,7 +79,8 @@ t.test('every key given', async (t) => {
       '    tls: { insecureSkipVerify: false, ca: /etc/ssl/corp-ca.pem }',
       '    timeouts: { connect: 2s, headers: 1.5m, idle: 500ms, queue: 1500ms }',
       '    maxConnections: 16',
-      '    breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, window: 1m, resetTimeout: 1h, quarantine: 0s }',
+      '    breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, window: 1m, resetTimeout: 1h, quarantine: 0s, consecutiveFailures: 0, slowCall: { threshold: 2s, rate: 80% } }',
+      '    health: { path: /v2/ping, interval: 5s, timeout: 1s, unhealthyAfter: 3, healthyAfter: 1 }',
       '    auth: { username: mirror-bot, password: "${HUB_TOKEN}" }',
       '    redirects: { mode: passthrough, allowHosts: [Production.Cloudflare.Docker.com], allowPrivate: true }',
       '    dockerHub: false',
@@ -79,11 +94,13 @@ t.test('every key given', async (t) => {
       '    auth:',
       '      username: nexus',
       '      passwordFile: /run/secrets/nexus',
+      '    health: false',
       '    dockerHub: true',
       'authority: { name: hub-tags, url: https://registry-1.docker.io, timeouts: { headers: 5s }, auth: { username: tags-bot, password: "${HUB_TOKEN}" } }',
       'registries:',
       '  ghcr.io:',
       '    hosts: [ghcr-mirror.company.com]',
+      '    balance: { slowStart: 0s }',
       '    upstreams:',
       '      - { name: ghcr, url: "https://ghcr.io" }',
       '    authority: { name: ghcr-tags, url: "https://ghcr.io" }',
@@ -101,7 +118,11 @@ t.test('every key given', async (t) => {
       '  window: 20s',
       '  resetTimeout: 45s',
       '  quarantine: 1m',
-      'failover: { maxAttempts: 1, on404: false }',
+      '  consecutiveFailures: 5',
+      '  slowCall: { threshold: 3s, rate: 25% }',
+      'health: { interval: 30s }',
+      'balance: { slowStart: 1m }',
+      'failover: { maxAttempts: 1, on404: false, hedge: { after: 250ms } }',
       'verifyDigests: false',
       'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s, notFoundTtl: 2s, rules: [{ match: "*:latest", ttl: 1m }, { match: "library/*:1.*", ttl: 1h }] }, parallel: { minSize: 64MiB, pieceSize: 16MiB, perMirror: 3 } }',
       `prefetch: { images: [nginx:1.27, "quay.io/org/app@sha256:${'a'.repeat(64)}"], platforms: [linux/amd64, linux/arm64/v8], every: 1h, delay: 0s, rate: 50MiB/s }`,
@@ -112,7 +133,17 @@ t.test('every key given', async (t) => {
     ),
     { HUB_TOKEN: 'dckr_pat_s3cret' },
   );
-  const globalBreaker = { errorThresholdPercentage: 100, volumeThreshold: 20, windowMs: 20_000, resetTimeoutMs: 45_000, quarantineMs: 60_000 };
+  const globalBreaker = {
+    errorThresholdPercentage: 100,
+    volumeThreshold: 20,
+    windowMs: 20_000,
+    resetTimeoutMs: 45_000,
+    quarantineMs: 60_000,
+    consecutiveFailures: 5,
+    slowCallMs: 3_000,
+    slowCallRate: 0.25,
+  };
+  const globalHealth = { ...DEFAULT_HEALTH, intervalMs: 30_000 };
   const globalRedirects = { mode: 'follow', allowHosts: ['cdn.example.com', '10.1.2.3'], allowPrivate: false };
   const upstreams = [
     {
@@ -123,9 +154,19 @@ t.test('every key given', async (t) => {
       tls: { insecureSkipVerify: false, ca: '/etc/ssl/corp-ca.pem' },
       timeouts: { connectMs: 2_000, headersMs: 90_000, idleMs: 500, queueMs: 1_500 },
       maxConnections: 16,
-      breaker: { errorThresholdPercentage: 25.5, volumeThreshold: 3, windowMs: 60_000, resetTimeoutMs: 3_600_000, quarantineMs: 0 },
+      breaker: {
+        errorThresholdPercentage: 25.5,
+        volumeThreshold: 3,
+        windowMs: 60_000,
+        resetTimeoutMs: 3_600_000,
+        quarantineMs: 0,
+        consecutiveFailures: 0,
+        slowCallMs: 2_000,
+        slowCallRate: 0.8,
+      },
       auth: { username: 'mirror-bot', password: 'dckr_pat_s3cret' },
       redirects: { mode: 'passthrough', allowHosts: ['production.cloudflare.docker.com'], allowPrivate: true },
+      health: { path: '/v2/ping', intervalMs: 5_000, timeoutMs: 1_000, unhealthyAfter: 3, healthyAfter: 1 },
       dockerHub: false,
       repositoryPrefix: 'proxy/docker-hub',
     },
@@ -137,6 +178,7 @@ t.test('every key given', async (t) => {
       breaker: globalBreaker,
       auth: { username: 'nexus', passwordFile: '/run/secrets/nexus' },
       redirects: globalRedirects,
+      health: undefined,
     },
   ];
   const hubAuthority = {
@@ -145,18 +187,20 @@ t.test('every key given', async (t) => {
     breaker: globalBreaker,
     auth: { username: 'tags-bot', password: 'dckr_pat_s3cret' },
     redirects: globalRedirects,
+    health: globalHealth,
   };
-  const ghcrAuthority = { ...defaultUpstream('ghcr-tags', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects };
+  const ghcrAuthority = { ...defaultUpstream('ghcr-tags', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects, health: globalHealth };
   t.strictSame(config, {
     source: 'conf/test.yaml',
     listen: { host: '127.0.0.1', port: 8080 },
     upstreams,
     registries: [
-      { name: 'docker.io', hosts: [], upstreams, authority: hubAuthority },
+      { name: 'docker.io', hosts: [], upstreams, balance: { slowStartMs: 60_000 }, authority: hubAuthority },
       {
         name: 'ghcr.io',
         hosts: ['ghcr-mirror.company.com'],
-        upstreams: [{ ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects }],
+        upstreams: [{ ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects, health: globalHealth }],
+        balance: { slowStartMs: 0 },
         authority: ghcrAuthority,
       },
       {
@@ -167,14 +211,18 @@ t.test('every key given', async (t) => {
             ...defaultUpstream('quay', 'https://quay.io', false),
             breaker: globalBreaker,
             redirects: globalRedirects,
+            health: globalHealth,
             repositoryPrefix: 'quay.io_cache',
           },
         ],
+        balance: { slowStartMs: 60_000 },
       },
     ],
     redirects: globalRedirects,
     breaker: globalBreaker,
-    failover: { maxAttempts: 1, on404: false },
+    health: globalHealth,
+    balance: { slowStartMs: 60_000 },
+    failover: { maxAttempts: 1, on404: false, hedgeAfterMs: 250 },
     verifyDigests: false,
     cache: {
       dir: '/var/cache/mirrorgate',
@@ -250,13 +298,16 @@ t.test('per-upstream breaker override is merged with the global breaker', async 
       '    url: https://steady.example',
     ),
   );
-  t.strictSame(config.breaker, { errorThresholdPercentage: 50, volumeThreshold: 4, windowMs: 5_000, resetTimeoutMs: 30_000, quarantineMs: 300_000 });
+  t.strictSame(config.breaker, { ...DEFAULT_BREAKER, volumeThreshold: 4, windowMs: 5_000 });
   t.strictSame(config.upstreams[0]!.breaker, {
     errorThresholdPercentage: 10, // override
     volumeThreshold: 4, // global
     windowMs: 60_000, // override
     resetTimeoutMs: 30_000, // default via global
     quarantineMs: 300_000, // default via global
+    consecutiveFailures: 3,
+    slowCallMs: 5_000,
+    slowCallRate: 0.5,
   });
   t.strictSame(config.upstreams[1]!.breaker, config.breaker);
 });

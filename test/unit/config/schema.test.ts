@@ -63,6 +63,8 @@ t.test('keysOf gives each mapping its keys in table order', async (t) => {
     'registries',
     'redirects',
     'breaker',
+    'health',
+    'balance',
     'failover',
     'verifyDigests',
     'cache',
@@ -73,7 +75,7 @@ t.test('keysOf gives each mapping its keys in table order', async (t) => {
     'shutdown',
   ]);
   t.same(keysOf('upstreams[].timeouts'), ['connect', 'headers', 'idle', 'queue']);
-  t.same(keysOf('registries.<name>'), ['hosts', 'upstreams', 'authority']);
+  t.same(keysOf('registries.<name>'), ['hosts', 'upstreams', 'authority', 'balance']);
   t.same(keysOf('cache.tags'), ['ttl', 'rules', 'notFoundTtl']);
   t.throws(() => keysOf('upstreams[].tsl'), /no keys under "upstreams\[\]\.tsl"/);
 });

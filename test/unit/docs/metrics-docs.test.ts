@@ -44,6 +44,9 @@ function exercise(metrics: Metrics): void {
   metrics.breakerState('docker.io', 'hub', 0);
   metrics.upstreamWeight('docker.io', 'hub', 1);
   metrics.upstreamQuarantined('docker.io', 'hub', false);
+  metrics.upstreamHealthy('docker.io', 'hub', true);
+  metrics.watchWeights(() => [{ registry: 'docker.io', upstream: 'hub', weight: 1 }]);
+  metrics.hedge('docker.io', true);
   metrics.inflight(1);
   metrics.configReload('success');
   metrics.cacheRequest('hit', 1024);
