@@ -5,15 +5,16 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { accessSummary } from './cli/access-summary.js';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
 import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
-import { createLogger, lineAtomicStdout } from './observability/logger.js';
+import { createLogger, lineAtomicStdout, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { createApp } from './server/app.js';
+import { createApp, type BoundListener } from './server/app.js';
 import { reportWorkerFatal, runPrimary } from './server/cluster-primary.js';
 
 const USAGE = `usage: mirrorgate <command> [options]
@@ -54,7 +55,7 @@ async function loadOrExit(file: string): Promise<Config> {
 
 async function check(file: string): Promise<void> {
   const config = await loadOrExit(file);
-  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${cacheSummary(config)}\n`);
+  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${accessSummary(config)}\n${cacheSummary(config)}\n`);
 }
 
 async function cache(file: string, args: readonly string[]): Promise<void> {
@@ -79,6 +80,10 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.exitCode = await runWarm(config, { images, platforms, gateway }, logger, abort.signal);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+}
+
+function announce(logger: Logger, { address, port, tls }: BoundListener): void {
+  logger.info({ event: 'listening', address, port, tls }, `mirrorgate listening on ${tls ? 'https' : 'http'}://${address}:${port}`);
 }
 
 async function serve(file: string, watch: boolean): Promise<void> {
@@ -111,14 +116,13 @@ async function serve(file: string, watch: boolean): Promise<void> {
   }
 
   try {
-    const address = await app.listen();
-    logger.info({ event: 'listening', address: address.address, port: address.port }, `mirrorgate listening on ${address.address}:${address.port}`);
+    for (const bound of await app.listen()) announce(logger, bound);
   } catch (err) {
     const { code } = err as NodeJS.ErrnoException;
-    const { host, port } = config.listen;
+    const where = (err as { listener?: string }).listener ?? app.listeners[0]?.name ?? '';
     const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     await app.gateway.destroy();
-    return fatal(`mirrorgate: cannot listen on ${host}:${port}: ${why}`, EXIT_RUNTIME);
+    return fatal(`mirrorgate: cannot listen on ${where}: ${why}`, EXIT_RUNTIME);
   }
 
   reload = () => void app.reload();

@@ -1,16 +1,16 @@
 /** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
 import { isMap, isScalar } from 'yaml';
+import { readAccess } from './access.js';
 import { readAuthority } from './authority.js';
 import { readBreaker } from './breaker.js';
 import { readCache } from './cache.js';
-import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
+import { describe, duration, integer, boolean, oneOf } from './checks.js';
 import type { Ctx } from './context.js';
 import {
   DEFAULT_BREAKER,
   DEFAULT_CLIENT_IDLE_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_FAILOVER,
-  DEFAULT_LISTEN,
   DEFAULT_LOG_LEVEL,
   DEFAULT_REDIRECTS,
   DEFAULT_REGISTRY,
@@ -18,7 +18,7 @@ import {
   DEFAULT_WORKERS,
   LOG_LEVELS,
 } from './defaults.js';
-import { LISTEN_EXPECTED, parseListen } from './listen.js';
+import { readListen } from './listen.js';
 import { readRedirects } from './redirects.js';
 import { readPrefetch } from './prefetch.js';
 import { optionalAuthority, readRegistries } from './registries.js';
@@ -63,7 +63,8 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   const timeouts = subSection(ctx, s, 'timeouts', GATEWAY_TIMEOUT_KEYS);
   return {
     source,
-    listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
+    listen: readListen(ctx, s),
+    access: readAccess(ctx, s, served),
     upstreams,
     registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams, ...authority }, ...registries],
     redirects,

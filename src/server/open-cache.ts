@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { BlobCache } from '../cache/blob-cache.js';
+import { BlobSources } from '../cache/blob-sources.js';
 import { BlobStore } from '../cache/blob-store.js';
 import { CacheHealth } from '../cache/cache-health.js';
 import { DirLockedError, lockHolder } from '../cache/dir-lock.js';
@@ -59,6 +60,7 @@ export async function openCaches(
   const holder = clustered ? await lockHolder(settings.dir) : undefined;
   if (clustered && holder !== process.ppid) throw new DirLockedError(settings.dir, holder ?? 0);
   let peers: PeerFills | undefined;
+  const sources = new BlobSources(settings.dir);
   const store = await BlobStore.open(
     settings.dir,
     {
@@ -66,7 +68,7 @@ export async function openCaches(
       highWatermark: settings.highWatermark,
       lowWatermark: settings.lowWatermark,
       onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
-      onIndexChange: (change) => peers?.indexChanged(change),
+      onIndexChange: (change) => [sources, peers].forEach((follower) => follower?.indexChanged(change)),
     },
     { shared: clustered },
   );
@@ -88,10 +90,6 @@ export async function openCaches(
     fillsInFlight: cache.filling,
     relayOnly: health.failing !== undefined,
   }));
-  const onPieces = (digest: string, stats: PieceStats): void => {
-    metrics.cachePieces(stats.bytesByMirror, stats.hedged);
-    logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
-  };
   const tags = new TagMemory(now);
   const restored = await loadTags(settings.dir, tags);
   if (restored > 0) logger.info({ event: 'cache', dir: settings.dir, tags: restored }, `${restored} tags restored from disk`);
@@ -104,7 +102,16 @@ export async function openCaches(
     notFound: new NotFoundMemory(settings.notFoundTtlMs, now),
     ...tagEvents(logger, metrics),
     parallel: settings.parallel,
-    onPieces,
+    onPieces: piecesTold(logger, metrics),
+    sources,
+  };
+}
+
+/** What a fill in pieces did: its metrics and a log line. */
+function piecesTold(logger: Logger, metrics: Metrics): (digest: string, stats: PieceStats) => void {
+  return (digest, stats) => {
+    metrics.cachePieces(stats.bytesByMirror, stats.hedged);
+    logger.info({ event: 'fill', digest, ...stats }, `filled ${digest.slice(0, 19)}… in ${stats.pieces} pieces`);
   };
 }
 

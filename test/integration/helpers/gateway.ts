@@ -49,10 +49,10 @@ export async function startGateway(yaml: string, options: { now?: () => number }
   });
   const metrics = createMetrics();
   const app = createApp(config, { logger: createLogger(config.log.level, sink), metrics, ...(options.now !== undefined && { now: options.now }) });
-  const address = await app.listen();
+  const [address] = await app.listen();
   return {
     app,
-    url: `http://127.0.0.1:${address.port}`,
+    url: `${address!.tls ? 'https' : 'http'}://127.0.0.1:${address!.port}`,
     metrics,
     configFile,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
