@@ -28,11 +28,15 @@ export interface TestGateway {
 /** Every test gateway listens on a free port, logs everything, and drains briefly on close. */
 const PREAMBLE = 'listen: "127.0.0.1:0"\nlog: { level: debug }\nshutdown: { drainTimeout: 500ms }\n';
 
-/** `now`: the clock the tag caches read, for tests that move time instead of waiting. */
-export async function startGateway(yaml: string, options: { now?: () => number } = {}): Promise<TestGateway> {
+/**
+ * `now`: the clock the tag caches read, for tests that move time instead of waiting. `listen`:
+ * YAML for the `listen:` value instead of `"127.0.0.1:0"` (a TLS listener); `url` is the first one's.
+ */
+export async function startGateway(yaml: string, options: { now?: () => number; listen?: string } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'mirrorgate-it-'));
   const configFile = join(dir, 'mirrorgate.yaml');
-  const withListen = PREAMBLE + yaml;
+  const preamble = options.listen === undefined ? PREAMBLE : PREAMBLE.replace('"127.0.0.1:0"', options.listen);
+  const withListen = preamble + yaml;
   await writeFile(configFile, withListen);
   const config = parseConfig(withListen, configFile, process.env);
   const lines: string[] = [];
@@ -65,7 +69,7 @@ export async function startGateway(yaml: string, options: { now?: () => number }
       return series.reduce((sum, value) => sum + value.value, 0);
     },
     async writeConfig(text) {
-      await writeFile(configFile, PREAMBLE + text);
+      await writeFile(configFile, preamble + text);
     },
     async close() {
       await app.shutdown();
