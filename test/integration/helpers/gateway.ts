@@ -31,9 +31,14 @@ const PREAMBLE = 'listen: "127.0.0.1:0"\nlog: { level: debug }\nshutdown: { drai
 /**
  * `now`: the clock the tag caches read, for tests that move time instead of waiting. `listen`:
  * YAML for the `listen:` value instead of `"127.0.0.1:0"` (a TLS listener); `url` is the first one's.
+ * `beforeStart`: writes files the config names (relative to the config's folder, `dir`).
  */
-export async function startGateway(yaml: string, options: { now?: () => number; listen?: string } = {}): Promise<TestGateway> {
+export async function startGateway(
+  yaml: string,
+  options: { now?: () => number; listen?: string; beforeStart?: (dir: string) => Promise<void> } = {},
+): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'mirrorgate-it-'));
+  await options.beforeStart?.(dir);
   const configFile = join(dir, 'mirrorgate.yaml');
   const preamble = options.listen === undefined ? PREAMBLE : PREAMBLE.replace('"127.0.0.1:0"', options.listen);
   const withListen = preamble + yaml;
