@@ -30,8 +30,7 @@ t.test('a row of its own is a value, a list or a named map; a sameAs row takes w
     // `listen` is the exception: a string by default, or a mapping (or a list of either).
     if (row.sameAs === undefined) {
       if (row.path !== 'listen') t.not(kind, 'mapping', `${row.path}: a mapping is described by its keys' rows`);
-    }
-    else t.equal(kind, accepted.get(row.sameAs) ?? 'mapping', `${row.path} is read like ${row.sameAs}`);
+    } else t.equal(kind, accepted.get(row.sameAs) ?? 'mapping', `${row.path} is read like ${row.sameAs}`);
   }
   t.equal(new Set(CONFIG_KEYS.map((k) => k.path)).size, CONFIG_KEYS.length, 'no path listed twice');
 });
