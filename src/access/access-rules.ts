@@ -37,11 +37,6 @@ export class AccessRules {
     const rule = this.ruleFor(registry, repository);
     return rule !== undefined && permits(rule.allow, user);
   }
-
-  /** Whether some rule lets `user` in at all (the `/v2/` check answers 200 to a verified user). */
-  get hasUserRules(): boolean {
-    return this.#rules.some((rule) => !rule.allow.anonymous);
-  }
 }
 
 export function permits(allow: AccessAllow, user: string | undefined): boolean {

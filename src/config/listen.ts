@@ -52,18 +52,18 @@ export function readListen(ctx: Ctx, root: Section): ListenerConfig[] {
     ctx.report('listen', value, `must list at least one listener, got an empty sequence`);
     return [DEFAULT_LISTEN];
   }
-  const listeners = value.items.map((item, i) => {
+  const read = value.items.map((item, i) => {
     const node = ctx.resolve(item);
-    return readListener(ctx, isAlias(item) ? item : (node ?? value), node, indexPath('listen', i)) ?? DEFAULT_LISTEN;
+    return readListener(ctx, isAlias(item) ? item : (node ?? value), node, indexPath('listen', i));
   });
   const addresses = new UniqueValues();
   value.items.forEach((item, i) => {
-    const listener = listeners[i]!;
-    // Port 0 (any free port) may repeat: each gets its own.
-    if (listener.port !== 0 && isNode(item)) addresses.add(`${listener.host}:${listener.port}`, indexPath('listen', i), item);
+    const listener = read[i];
+    // Port 0 (any free port) may repeat: each gets its own. A listener already reported is not judged again.
+    if (listener !== undefined && listener.port !== 0 && isNode(item)) addresses.add(`${listener.host}:${listener.port}`, indexPath('listen', i), item);
   });
   addresses.reportDuplicates(ctx, (address, line) => `duplicate listen address ${address}; first used at line ${line}`);
-  return listeners;
+  return read.map((listener) => listener ?? DEFAULT_LISTEN);
 }
 
 const LISTENER_EXPECTED = `${LISTEN_EXPECTED}, a mapping with "address" and "tls", or a list of them`;
