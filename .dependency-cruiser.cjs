@@ -2,12 +2,12 @@
 // `npm run lint:deps` (part of `npm run lint`, which `npm test` runs). Tests are not cruised.
 //
 // Layers, left may import right, never back (skipping a layer is allowed):
-//   cli.ts, cli/  →  server/  →  proxy/, cache/  →  upstream/  →  balancer/
+//   cli.ts, cli/  →  server/  →  access/  →  proxy/, cache/  →  upstream/  →  balancer/
 // Leaves any layer may import: config/, registry/, observability/, stream/.
 // Type-only imports count (tsPreCompilationDeps), so a type cannot smuggle a dependency back.
 'use strict';
 
-const KNOWN = '^src/(cli\\.ts$|(cli|server|proxy|cache|upstream|balancer|config|registry|observability|stream)/)';
+const KNOWN = '^src/(cli\\.ts$|(cli|server|access|proxy|cache|upstream|balancer|config|registry|observability|stream)/)';
 const under = (...folders) => `^src/(${folders.join('|')})/`;
 const CLI = '^src/(cli\\.ts$|cli/)';
 
@@ -67,13 +67,20 @@ module.exports = {
     onlyFrom('pino-only-in-observability', 'Only src/observability/ imports pino.', under('observability'), '(pino|pino-[a-z0-9-]+)'),
     onlyFrom('prom-client-only-in-observability', 'Only src/observability/ imports prom-client.', under('observability'), 'prom-client'),
     onlyFrom('yaml-only-in-config', 'Only src/config/ parses YAML.', under('config'), 'yaml'),
+    onlyFrom('bcryptjs-only-in-access', 'Only src/access/ verifies passwords.', under('access'), 'bcryptjs'),
     onlyFrom('cli-progress-only-in-cli', 'Only the command line draws progress bars.', under('cli'), '(@types/)?cli-progress'),
 
     // Layer direction.
     layer('server-not-to-cli', 'server/ is started by the CLI, never the other way.', under('server'), CLI),
-    layer('proxy-not-up', 'proxy/ must not import server/ or the CLI.', under('proxy'), `${under('server')}|${CLI}`),
-    layer('cache-not-up', 'cache/ must not import server/ or the CLI.', under('cache'), `${under('server')}|${CLI}`),
-    layer('upstream-not-up', 'upstream/ must not import proxy/, cache/, server/ or the CLI.', under('upstream'), `${under('proxy', 'cache', 'server')}|${CLI}`),
+    layer('access-not-up', 'access/ (who may pull) is asked by server/, and never asks it back.', under('access'), `${under('server')}|${CLI}`),
+    layer('proxy-not-up', 'proxy/ must not import server/, access/ or the CLI.', under('proxy'), `${under('server', 'access')}|${CLI}`),
+    layer('cache-not-up', 'cache/ must not import server/, access/ or the CLI.', under('cache'), `${under('server', 'access')}|${CLI}`),
+    layer(
+      'upstream-not-up',
+      'upstream/ must not import proxy/, cache/, access/, server/ or the CLI.',
+      under('upstream'),
+      `${under('proxy', 'cache', 'access', 'server')}|${CLI}`,
+    ),
     {
       name: 'balancer-is-a-leaf',
       comment: 'balancer/ knows nothing of HTTP, config or metrics: it imports only itself.',
@@ -98,7 +105,7 @@ module.exports = {
       'config-is-a-leaf',
       'config/ turns YAML into a frozen Config: nothing from server/, proxy/, cache/, upstream/, balancer/, observability/ or the CLI.',
       under('config'),
-      `${under('server', 'proxy', 'cache', 'upstream', 'balancer', 'observability')}|${CLI}`,
+      `${under('server', 'access', 'proxy', 'cache', 'upstream', 'balancer', 'observability')}|${CLI}`,
     ),
     layer(
       'observability-is-a-leaf',

@@ -3,8 +3,8 @@
  * mirrorgate's command line: argv → config → app → listen, and process signals → app.
  */
 import cluster from 'node:cluster';
-import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
+import { accessSummary } from './cli/access-summary.js';
 import { runCacheCommand } from './cli/cache-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
 import { runProbe, type ProbeCommandOptions } from './cli/probe-command.js';
@@ -12,10 +12,11 @@ import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
 import { ConfigError, loadConfigFile, type ConfigOverrides } from './config/load.js';
 import type { Config } from './config/types.js';
+import { askHealth } from './cli/health-command.js';
 import { packageVersion } from './observability/build-info.js';
-import { createLogger, lineAtomicStdout } from './observability/logger.js';
+import { createLogger, lineAtomicStdout, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { createApp } from './server/app.js';
+import { createApp, type BoundListener } from './server/app.js';
 import { reportWorkerFatal, runPrimary } from './server/cluster-primary.js';
 
 const USAGE = `usage: mirrorgate <command> [options]
@@ -66,25 +67,13 @@ function listenOverride(flag: string | undefined): ConfigOverrides {
 
 async function check(file: string, overrides: ConfigOverrides): Promise<void> {
   const config = await loadOrExit(file, overrides);
-  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${cacheSummary(config)}\n`);
+  process.stdout.write(`${file}: valid\n\n${upstreamTable(config)}\n\n${accessSummary(config)}\n${cacheSummary(config)}\n`);
 }
 
-/** How long `health` waits for the answer: below the Containerfile's HEALTHCHECK --timeout. */
-const HEALTH_TIMEOUT_MS = 4000;
-
 async function health(file: string, overrides: ConfigOverrides): Promise<void> {
-  const { host, port } = (await loadOrExit(file, overrides)).listen;
-  // A wildcard listener answers on loopback; a named address only where it says.
-  const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : isIPv6(host) ? `[${host}]` : host;
-  const url = `http://${target}:${port}/healthz`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-    process.stdout.write(`${url}: ${res.status}\n`);
-    process.exitCode = res.status === 200 ? 0 : EXIT_RUNTIME;
-  } catch (err) {
-    process.stdout.write(`${url}: ${(err as Error).message}\n`);
-    process.exitCode = EXIT_RUNTIME;
-  }
+  const { url, status } = await askHealth((await loadOrExit(file, overrides)).listen);
+  process.stdout.write(`${url}: ${status}\n`);
+  process.exitCode = status === 200 ? 0 : EXIT_RUNTIME;
 }
 
 async function cache(file: string, args: readonly string[]): Promise<void> {
@@ -109,6 +98,10 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.exitCode = await runWarm(config, { images, platforms, gateway }, logger, abort.signal);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+}
+
+function announce(logger: Logger, { address, port, tls }: BoundListener): void {
+  logger.info({ event: 'listening', address, port, tls }, `mirrorgate listening on ${tls ? 'https' : 'http'}://${address}:${port}`);
 }
 
 async function probe(file: string, options: ProbeCommandOptions): Promise<void> {
@@ -152,14 +145,13 @@ async function serve(file: string, watch: boolean, overrides: ConfigOverrides): 
   }
 
   try {
-    const address = await app.listen();
-    logger.info({ event: 'listening', address: address.address, port: address.port }, `mirrorgate listening on ${address.address}:${address.port}`);
+    for (const bound of await app.listen()) announce(logger, bound);
   } catch (err) {
     const { code } = err as NodeJS.ErrnoException;
-    const { host, port } = config.listen;
+    const where = (err as { listener?: string }).listener ?? app.listeners[0]?.name ?? '';
     const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     await app.gateway.destroy();
-    return fatal(`mirrorgate: cannot listen on ${host}:${port}: ${why}`, EXIT_RUNTIME);
+    return fatal(`mirrorgate: cannot listen on ${where}: ${why}`, EXIT_RUNTIME);
   }
 
   reload = () => void app.reload();

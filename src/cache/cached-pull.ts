@@ -10,6 +10,11 @@
  *                         mirrors and remembered; STALE when no upstream can answer
  *   tags/list             pulled
  * A cache that cannot open or create a file falls back to relaying.
+ *
+ * With `access:` on, the client's `reader` says which repositories it may read: content named by
+ * digest is served from the cache only when it was fetched under one of them (blob-sources.ts),
+ * else relayed under the repository asked for; and a fill is joined only by requests for the
+ * repository it was started for.
  */
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
@@ -17,6 +22,7 @@ import { parseByteRange } from '../registry/range.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import type { BlobCache, CacheResult } from './blob-cache.js';
+import type { BlobSources, RepositoryReader } from './blob-sources.js';
 import { blobFillFetch, type FillCaches } from './fill-fetch.js';
 import type { ManifestMemory } from './manifest-memory.js';
 import { followRange, headersFor, sendStoredRange, type StreamResult } from './follow.js';
@@ -28,18 +34,68 @@ export interface Caches extends TagCaches, FillCaches {
   readonly blobs: BlobCache;
   /** Writes the tags to disk and stops writing them (shutdown); see tag-file.ts. */
   readonly saveTags?: () => Promise<void>;
+  /** The repositories each digest was fetched under; left out: nothing is recorded, and a `reader` finds no copy readable. */
+  readonly sources?: BlobSources;
 }
 
-export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, deps: PullDeps, signal: FetchSignal): Promise<FetchResult> {
+/** Whether a cached copy of `digest` may go to the client `reader` speaks for (undefined: no access rules, anyone). */
+function copyReadable(caches: Caches, digest: string, reader: RepositoryReader | undefined): boolean | Promise<boolean> {
+  if (reader === undefined) return true;
+  return caches.sources?.readable(digest, reader) ?? false;
+}
+
+export function cachedPull(
+  caches: Caches,
+  request: PullRequest,
+  sink: Sink,
+  deps: PullDeps,
+  signal: FetchSignal,
+  reader?: RepositoryReader,
+): Promise<FetchResult> {
   const route = request.route;
+  const registry = deps.group.registry;
   if (route.kind === 'manifest') {
-    if (route.reference.includes(':')) return manifestByDigest(caches.manifests, route.reference, request, sink, deps, signal);
-    return manifestByTag(caches, request, sink, deps, signal);
+    if (!route.reference.includes(':')) return manifestByTag(caches, request, sink, deps, signal);
+    const digest = route.reference;
+    const readable = copyReadable(caches, digest, reader);
+    const serve = (fromCache: boolean): Promise<FetchResult> =>
+      manifestByDigest(caches.manifests, digest, request, sink, deps, signal, fromCache).then((result) => {
+        if (result.kind === 'relayed' && result.upstream !== FROM_CACHE && result.status === 200) caches.sources?.record(digest, registry, route.name);
+        return result;
+      });
+    return typeof readable === 'boolean' ? serve(readable) : readable.then(serve);
   }
-  const relay = (): Promise<FetchResult> => pull(request, sink, deps, signal);
-  if (route.kind !== 'blob') return relay();
+  if (route.kind !== 'blob') return pull(request, sink, deps, signal);
+  const readable = copyReadable(caches, route.digest, reader);
+  return typeof readable === 'boolean'
+    ? blob(caches, request, route, sink, deps, signal, reader, readable)
+    : readable.then((r) => blob(caches, request, route, sink, deps, signal, reader, r));
+}
+
+/** A blob request; `readable`: a stored copy may go to this client. */
+function blob(
+  caches: Caches,
+  request: PullRequest,
+  route: Extract<PullRequest['route'], { kind: 'blob' }>,
+  sink: Sink,
+  deps: PullDeps,
+  signal: FetchSignal,
+  reader: RepositoryReader | undefined,
+  readable: boolean,
+): Promise<FetchResult> {
+  const registry = deps.group.registry;
+  // An upstream's 200 under this repository proves the digest is there.
+  const relay = (): Promise<FetchResult> =>
+    pull(request, sink, deps, signal).then((result) => {
+      if (result.kind === 'relayed' && result.status === 200) caches.sources?.record(route.digest, registry, route.name);
+      return result;
+    });
   const cache = caches.blobs;
-  const scope = deps.group.registry;
+  // Not readable and not stored: the fill below is this repository's own (a MISS proves it).
+  if (!readable && cache.store.has(route.digest)) return relay();
+  // With access rules, fills are per repository: joining one started for another repository
+  // would hand this client bytes no upstream has shown it may read.
+  const scope = reader === undefined ? registry : `${registry} ${route.name}`;
   if (request.method === 'HEAD') return headFromStore(cache, route.digest, sink) ?? headFromFill(cache, route.digest, scope, sink) ?? relay();
   const range = request.headers['range'];
   if (range !== undefined) {
@@ -47,10 +103,16 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   }
   // The fill is the whole blob for every reader: always resumable, and never with a Range (a
   // request with one was answered above, so these headers have none).
-  const fill = blobFillFetch(caches, route, request.headers, deps);
+  const fill = blobFillFetch(caches, route, request.headers, deps, scope);
   // The cache rejects only before it started the client's response (files are opened first), so
   // relaying on a rejection never answers twice: unwritable dir, disk full, a file gone.
-  return cache.get(route.digest, sink, signal, fill, deps.group.registry).then((result) => asFetchResult(result) ?? relay(), relay);
+  return cache.get(route.digest, sink, signal, fill, scope).then((result) => {
+    // A fill for this repository committed: MISS always, JOINED when fills are per repository.
+    if (result.kind === 'relayed' && (result.cache === 'MISS' || (result.cache === 'JOINED' && reader !== undefined))) {
+      caches.sources?.record(route.digest, registry, route.name);
+    }
+    return asFetchResult(result) ?? relay();
+  }, relay);
 }
 
 /** A manifest by digest from memory or disk, or pulled and kept (once its bytes proved to be that digest). */
@@ -61,8 +123,9 @@ async function manifestByDigest(
   sink: Sink,
   deps: PullDeps,
   signal: FetchSignal,
+  fromCache: boolean,
 ): Promise<FetchResult> {
-  const kept = memory.get(digest) ?? (await memory.lookup(digest));
+  const kept = fromCache ? (memory.get(digest) ?? (await memory.lookup(digest))) : undefined;
   if (kept !== undefined) return sendManifest(kept, digest, 'HIT', request.method, sink);
   if (request.method !== 'GET') return pull(request, sink, deps, signal);
   const capture = new CapturingSink(sink);

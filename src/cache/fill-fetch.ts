@@ -28,8 +28,11 @@ type BlobRoute = Extract<ProxiedRoute, { kind: 'blob' }>;
 /** Fetches the whole blob from the upstreams `choice` offers (fetchFromUpstreams), bound to a route. */
 type FromOne = (choice: UpstreamChoice) => FillFetch;
 
-/** The fill of `route`'s blob; `headers` are the client's (without a Range: a fill is the whole blob). */
-export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Record<string, string>, deps: PullDeps): FillFetch {
+/**
+ * The fill of `route`'s blob; `headers` are the client's (without a Range: a fill is the whole
+ * blob); `scope` is whom the fill is shared with (blob-cache.ts), which a refetch keeps.
+ */
+export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Record<string, string>, deps: PullDeps, scope: string): FillFetch {
   const fromOne: FromOne = (choice) => (sink, signal) =>
     fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, sink, { ...deps, group: choice }, signal);
   return (sink, signal) => {
@@ -40,7 +43,7 @@ export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Rec
       const quarantined = stats.mismatched ? (caches.mismatches?.mismatched(mirrors.registry, route.digest, contributors(stats)) ?? []) : [];
       for (const name of quarantined) mirrors.quarantine(name);
       caches.onPieces?.(route.digest, stats, quarantined);
-      if (stats.mismatched) refetchFromTop(caches, route.digest, mirrors, fromOne);
+      if (stats.mismatched) refetchFromTop(caches, route.digest, scope, mirrors, fromOne);
     };
     return parallelFetch(route, headers, sink, { ...deps, group: mirrors }, caches.parallel!, signal, onDone);
   };
@@ -51,14 +54,14 @@ export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Rec
  * while that fill's fetch returns: by the time the refill starts, the failed fill is failed, so
  * the refill is a new one. A mirror whose whole blob matched is cleared of the mismatch.
  */
-function refetchFromTop(caches: FillCaches, digest: string, mirrors: MirrorSet, fromOne: FromOne): void {
+function refetchFromTop(caches: FillCaches, digest: string, scope: string, mirrors: MirrorSet, fromOne: FromOne): void {
   const refill: FillFetch = (sink, signal) =>
     fromOne(topFirst(mirrors))(sink, signal).then((result) => {
       // Relayed means the whole blob matched its digest (the fill checks before its fetch ends).
       if (result.kind === 'relayed') caches.mismatches?.cleared(mirrors.registry, result.upstream);
       return result;
     });
-  setImmediate(() => caches.blobs.refill(digest, refill, mirrors.registry));
+  setImmediate(() => caches.blobs.refill(digest, refill, scope));
 }
 
 function contributors(stats: PieceStats): string[] {

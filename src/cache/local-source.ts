@@ -72,6 +72,8 @@ async function fillBlob(
   const result = await caches.blobs.get(blob.digest, new DiscardSink(onBytes), signal, fill, image.registry);
   switch (result.kind) {
     case 'relayed':
+      // Its own fill committed: the upstream served the blob under this repository (blob-sources.ts).
+      if (result.cache === 'MISS') caches.sources?.record(blob.digest, image.registry, image.name);
       return { cached: result.cache === 'HIT', bytes: result.bytes };
     case 'unavailable':
       throw new Error(result.fetch === undefined ? result.error.message : failure(result.fetch));

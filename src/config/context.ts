@@ -1,6 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { AnchorIndex } from './aliases.js';
-import { resolveConfigPath, type FileKind, type FileReference } from './file-references.js';
+import { resolveConfigPath, type FileKind, type FileReference, type KeyPairReference } from './file-references.js';
 import { positionOf } from './positions.js';
 import type { ConfigProblem } from './types.js';
 import type { ValueNode } from './value-node.js';
@@ -14,6 +14,7 @@ import type { ValueNode } from './value-node.js';
 export class Ctx {
   readonly problems: ConfigProblem[] = [];
   readonly files: FileReference[] = [];
+  readonly pairs: KeyPairReference[] = [];
 
   constructor(
     private readonly anchors: AnchorIndex,
@@ -33,6 +34,11 @@ export class Ctx {
     const file = resolveConfigPath(this.baseDir, value);
     this.files.push({ path, ...positionOf(this.lines, node), kind, file });
     return file;
+  }
+
+  /** Records a certificate and key (already resolved by `referFile`) to be tried together. */
+  referPair(path: string, node: Node | null | undefined, cert: string, key: string): void {
+    this.pairs.push({ path, ...positionOf(this.lines, node), cert, key });
   }
 
   /** A path from the file (a directory, say), resolved against the config file's directory, not recorded for the file checks. */

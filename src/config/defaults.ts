@@ -16,6 +16,8 @@ import type {
 } from './types.js';
 
 export const DEFAULT_LISTEN: ListenAddress = { host: '0.0.0.0', port: 5000 };
+/** A listener's `tls.http2` when left out: offered, since Go clients (dockerd, containerd, skopeo) take it. */
+export const DEFAULT_LISTEN_HTTP2 = true;
 
 export const DEFAULT_BREAKER: BreakerConfig = {
   errorThresholdPercentage: 50,

@@ -10,6 +10,10 @@
  *   A lone trailing line break does not count as content: the authenticator
  *   strips it, so a file holding just "\n" is an empty password.
  *
+ * - a listener's `tls.cert` must hold a PEM certificate block, its `tls.key` a PEM private key
+ *   (the two are then tried as a pair: key-pair-checks.ts).
+ * - `access.htpasswd` must hold `user:bcrypt-hash` lines (htpasswd.ts).
+ *
  * Messages name the file (resolved, so a relative path shows where it was
  * looked for) and never its content: a password file, or a secret mistakenly
  * given as `ca`, stays out of logs and terminals.
@@ -22,6 +26,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { FileKind, FileReference } from './file-references.js';
+import { parseHtpasswd } from './htpasswd.js';
 import type { ConfigProblem } from './types.js';
 
 /** The file-system calls the checks make; replaceable so tests can simulate errors root cannot get (EACCES). */
@@ -53,6 +58,7 @@ async function readRegularFile(fs: FileSystem, file: string): Promise<ReadResult
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/;
+const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )?PRIVATE KEY-----/;
 
 /** The problem with `data` as a file of `kind`, if any. */
 function contentProblem(kind: FileKind, file: string, data: Buffer): string | undefined {
@@ -61,6 +67,16 @@ function contentProblem(kind: FileKind, file: string, data: Buffer): string | un
       return PEM_CERTIFICATE.test(data.toString('utf8')) ? undefined : `file ${file} must contain a PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`;
     case 'passwordFile':
       return data.toString('utf8').replace(/\r?\n$/, '') === '' ? `file ${file} is empty` : undefined;
+    case 'cert':
+      return PEM_CERTIFICATE.test(data.toString('utf8'))
+        ? undefined
+        : `file ${file} must contain a PEM certificate chain (a "-----BEGIN CERTIFICATE-----" block)`;
+    case 'key':
+      return PEM_PRIVATE_KEY.test(data.toString('utf8')) ? undefined : `file ${file} must contain a PEM private key (a "-----BEGIN PRIVATE KEY-----" block)`;
+    case 'htpasswd': {
+      const problem = parseHtpasswd(data.toString('utf8')).problems[0];
+      return problem === undefined ? undefined : `file ${file} line ${problem.line}: ${problem.message}`;
+    }
   }
 }
 

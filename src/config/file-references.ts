@@ -13,8 +13,12 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 
-/** `ca`: a PEM bundle of CA certificates; `passwordFile`: a secret whose content is never shown. */
-export type FileKind = 'ca' | 'passwordFile';
+/**
+ * `ca`: a PEM bundle of CA certificates; `passwordFile`: a secret whose content is never shown;
+ * `cert`/`key`: a listener's certificate chain and private key (the key a secret too);
+ * `htpasswd`: `user:bcrypt-hash` lines (hashes never shown).
+ */
+export type FileKind = 'ca' | 'passwordFile' | 'cert' | 'key' | 'htpasswd';
 
 /** One file path found in the config, with where its value is (1-based), for problems found later. */
 export interface FileReference {
@@ -30,4 +34,14 @@ export interface FileReference {
 /** The absolute form of a path written in a config file that lives in `baseDir`. */
 export function resolveConfigPath(baseDir: string, value: string): string {
   return isAbsolute(value) ? value : resolve(baseDir, value);
+}
+
+/** A listener's `tls:` with both files named: checked as a pair once each file reads well. */
+export interface KeyPairReference {
+  /** `listen.tls`, `listen[0].tls`. */
+  readonly path: string;
+  readonly line: number;
+  readonly col: number;
+  readonly cert: string;
+  readonly key: string;
 }

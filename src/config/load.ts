@@ -9,7 +9,8 @@
  * schema.ts (CONFIG_KEYS), and explained in docs/configuration.md; a test
  * keeps the two in step. String values may use `${VAR}` (see env.ts).
  *
- * Files (`tls.ca`, `auth.passwordFile`; see file-references.ts and file-checks.ts):
+ * Files (`tls.ca`, `auth.passwordFile`, a listener's `tls.cert`/`tls.key`, `access.htpasswd`;
+ * see file-references.ts and file-checks.ts):
  *  - A relative path is resolved against the directory of the config file
  *    (`source`; a relative `source` is taken from the working directory),
  *    after `${VAR}` substitution. The Config holds the absolute path;
@@ -30,7 +31,8 @@ import { Ctx } from './context.js';
 import { substituteEnv, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { checkFiles } from './file-checks.js';
-import type { FileReference } from './file-references.js';
+import { checkKeyPairs } from './key-pair-checks.js';
+import type { FileReference, KeyPairReference } from './file-references.js';
 import { deepFreeze } from './freeze.js';
 import { positionAt, positionOf } from './positions.js';
 import { applyOverrides, type ConfigOverrides } from './overrides.js';
@@ -48,6 +50,8 @@ export interface ParsedConfig {
   readonly config: Config;
   /** In the order the validator read them; paths absolute, as in `config`. */
   readonly files: readonly FileReference[];
+  /** Listener certificates and keys, tried as pairs once their files read well. */
+  readonly pairs: readonly KeyPairReference[];
 }
 
 /**
@@ -95,7 +99,7 @@ export function parseConfigWithFiles(text: string, source: string, env: Env, ove
   const config = validateConfig(ctx, ctx.resolve(doc.contents), source);
   const problems = [...yamlProblems, ...envCtx.problems, ...ctx.problems.map(relabel)].sort(byPosition);
   if (problems.length > 0 || config === undefined) throw new ConfigError(source, problems);
-  return deepFreeze({ config, files: ctx.files });
+  return deepFreeze({ config, files: ctx.files, pairs: ctx.pairs });
 }
 
 function tooLarge(source: string, size: number): ConfigError {
@@ -128,9 +132,11 @@ export async function loadConfigFile(file: string, env: Env = process.env, overr
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(file, [{ path: '', line: 1, col: 1, message: `cannot read config file: ${describeReadError(err)}` }]);
   }
-  const { config, files } = parseConfigWithFiles(text, file, env, overrides);
+  const { config, files, pairs } = parseConfigWithFiles(text, file, env, overrides);
   // Only after a clean parse: a config with typos may name files that are not meant to be there.
   const problems = await checkFiles(files);
+  // A pair is tried only when its files read well: a missing key is already reported.
+  if (problems.length === 0) problems.push(...checkKeyPairs(pairs));
   if (problems.length > 0) throw new ConfigError(file, problems.sort(byPosition));
   return config;
 }

@@ -30,7 +30,21 @@ const BALANCER_ONLY: readonly string[] = ['weight', 'backup'];
 
 // The order of each mapping's keys is the order "expected one of ..." lists them in.
 export const CONFIG_KEYS: readonly ConfigKey[] = [
+  // A string, a mapping, or a list of strings and mappings: the one row that is both a value and a mapping.
   { path: 'listen', default: '"0.0.0.0:5000"' },
+  { path: 'listen.address', required: true },
+  { path: 'listen.tls.cert', required: true },
+  { path: 'listen.tls.key', required: true },
+  { path: 'listen.tls.ca' },
+  // Default true; not written here because a `tls:` holding only `http2` lacks its cert and key.
+  { path: 'listen.tls.http2' },
+  // Absent: everyone may pull everything.
+  { path: 'access.htpasswd' },
+  { path: 'access.rules', required: true },
+  { path: 'access.rules[].repositories', required: true },
+  { path: 'access.rules[].registries', default: '[]' },
+  { path: 'access.rules[].allow', required: true },
+  { path: 'access.networks', default: '[]' },
   { path: 'upstreams', required: true },
   { path: 'upstreams[].name', required: true },
   { path: 'upstreams[].url', required: true },
@@ -134,6 +148,10 @@ export function keysOf(parent: string): readonly string[] {
 }
 
 export const ROOT_KEYS = keysOf('');
+export const LISTEN_KEYS = keysOf('listen');
+export const LISTEN_TLS_KEYS = keysOf('listen.tls');
+export const ACCESS_KEYS = keysOf('access');
+export const ACCESS_RULE_KEYS = keysOf('access.rules[]');
 export const UPSTREAM_KEYS = keysOf('upstreams[]');
 export const TLS_KEYS = keysOf('upstreams[].tls');
 export const TIMEOUT_KEYS = keysOf('upstreams[].timeouts');

@@ -12,6 +12,44 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/** A listener's `tls:`: the gateway's certificate, and optionally the CA its clients' certificates must chain to. */
+export interface ListenTlsConfig {
+  /** Absolute paths (a relative one in the file is resolved against its directory); re-read when the files change. */
+  readonly cert: string;
+  readonly key: string;
+  /** Set: every client must present a certificate signed by one of these CAs (requestCert + rejectUnauthorized). */
+  readonly ca?: string;
+  /** Offer HTTP/2 by ALPN (HTTP/1.1 stays available). */
+  readonly http2: boolean;
+}
+
+/** One `listen:` entry: an address, plain HTTP or (with `tls`) HTTPS. */
+export interface ListenerConfig extends ListenAddress {
+  readonly tls?: ListenTlsConfig;
+}
+
+/** `allow:` of an access rule: anyone (a client without credentials included), or these htpasswd users. */
+export type AccessAllow = { readonly anonymous: true } | { readonly anonymous: false; readonly users: readonly string[] };
+
+/** One `access.rules` item: who may pull the repositories whose name matches one of `repositories`. */
+export interface AccessRule {
+  /** Globs over the repository name as the client sends it (`library/nginx`): `*` matches any run of characters, `/` included. */
+  readonly repositories: readonly string[];
+  /** Registries (as `registries:` names them, `docker.io` for the top-level upstreams) the rule covers; empty: every one. */
+  readonly registries: readonly string[];
+  readonly allow: AccessAllow;
+}
+
+/** `access:`: who may pull what. Absent: everyone may pull everything. */
+export interface AccessConfig {
+  /** Absolute path of an htpasswd file with bcrypt entries; re-read when it changes. */
+  readonly htpasswd?: string;
+  /** First match wins; a repository no rule matches is refused to everyone. */
+  readonly rules: readonly AccessRule[];
+  /** CIDRs the registry API answers; empty: any address. */
+  readonly networks: readonly string[];
+}
+
 export interface TimeoutsConfig {
   /** TCP (+TLS) connect timeout. */
   readonly connectMs: number;
@@ -205,7 +243,10 @@ export interface PrefetchConfig {
 export interface Config {
   /** The file this config was read from (for messages and reloads). */
   readonly source: string;
-  readonly listen: ListenAddress;
+  /** Every listener, in file order; a `listen:` string is one plain listener. Changing them needs a restart. */
+  readonly listen: readonly ListenerConfig[];
+  /** Undefined: no `access:`, every client may pull everything. A reload applies a changed one. */
+  readonly access: AccessConfig | undefined;
   /** The default registry's (docker.io) upstreams: the top-level `upstreams:` list. */
   readonly upstreams: readonly UpstreamConfig[];
   /**

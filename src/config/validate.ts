@@ -1,12 +1,13 @@
 /** The top level of the schema: turns the (env-substituted) YAML tree into a Config, collecting problems in `ctx`. */
 import { isMap, isScalar } from 'yaml';
+import { readAccess } from './access.js';
 import { readAuthority } from './authority.js';
 import { readBalance } from './balance.js';
 import { readBreaker } from './breaker.js';
 import { readHealth } from './health.js';
 import { readHedge } from './hedge.js';
 import { readCache } from './cache.js';
-import { describe, duration, fromString, integer, boolean, oneOf } from './checks.js';
+import { describe, duration, integer, boolean, oneOf } from './checks.js';
 import type { Ctx } from './context.js';
 import {
   DEFAULT_BALANCE,
@@ -15,7 +16,6 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_FAILOVER,
   DEFAULT_HEALTH,
-  DEFAULT_LISTEN,
   DEFAULT_LOG_LEVEL,
   DEFAULT_REDIRECTS,
   DEFAULT_REGISTRY,
@@ -23,7 +23,7 @@ import {
   DEFAULT_WORKERS,
   LOG_LEVELS,
 } from './defaults.js';
-import { LISTEN_EXPECTED, parseListen } from './listen.js';
+import { readListen } from './listen.js';
 import { readRedirects } from './redirects.js';
 import { readPrefetch } from './prefetch.js';
 import { optionalAuthority, readRegistries } from './registries.js';
@@ -70,7 +70,8 @@ export function validateConfig(ctx: Ctx, root: ValueNode, source: string): Confi
   const timeouts = subSection(ctx, s, 'timeouts', GATEWAY_TIMEOUT_KEYS);
   return {
     source,
-    listen: field(ctx, s, 'listen', fromString(LISTEN_EXPECTED, parseListen), DEFAULT_LISTEN) ?? DEFAULT_LISTEN,
+    listen: readListen(ctx, s),
+    access: readAccess(ctx, s, served),
     upstreams,
     registries: [{ name: DEFAULT_REGISTRY, hosts: [], upstreams, balance, ...authority }, ...registries],
     redirects,

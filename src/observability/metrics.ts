@@ -72,6 +72,14 @@ export interface Metrics {
   prefetchImage(result: 'ok' | 'error', fetchedBytes: number, cachedBytes: number): void;
   /** A prefetch run that ended: `success` when every image warmed; `endedAt` in Unix seconds. */
   prefetchRun(result: 'success' | 'error', endedAt: number): void;
+  /** A registry request `access:` refused; `reason` is one of access/access-control.ts's DenyReasons. */
+  accessDenied(reason: string): void;
+  /** A TLS connection accepted on a listener, by the protocol ALPN chose (`h2`, `http/1.1`). */
+  tlsConnection(protocol: string): void;
+  /** A listener's certificate files read again after a change: `success` (in use now) or `error` (the old one stays). */
+  tlsReload(result: 'success' | 'error'): void;
+  /** When the certificate a listener (`host:port`) serves now expires, in Unix seconds. */
+  tlsCertificateExpiry(listener: string, notAfter: number): void;
 }
 
 export interface EffectiveWeight {
@@ -349,6 +357,33 @@ function declarations(families: {
   };
 }
 
+/** Listeners and access: TLS connections by protocol, certificate reloads and expiry, refused requests. */
+function edgeFamilies(registry: client.Registry): Pick<Metrics, 'accessDenied' | 'tlsConnection' | 'tlsReload' | 'tlsCertificateExpiry'> {
+  const counter = (name: string, help: string, labelNames: readonly string[]) => new client.Counter({ name, help, labelNames, registers: [registry] });
+  const denied = counter(
+    'mirrorgate_access_denied_total',
+    'Registry requests refused by access: (reason: network, no_credentials, bad_credentials, not_allowed, no_rule)',
+    ['reason'],
+  );
+  const connections = counter('mirrorgate_tls_connections_total', 'TLS connections accepted, by the protocol ALPN chose (h2, http/1.1)', ['protocol']);
+  const reloads = counter('mirrorgate_tls_reloads_total', 'Listener certificates read again after their files changed, by result (error: the old one stays)', [
+    'result',
+  ]);
+  const expiry = new client.Gauge({
+    name: 'mirrorgate_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the certificate a TLS listener serves expires (Unix seconds)',
+    labelNames: ['listener'] as const,
+    registers: [registry],
+    aggregator: 'min',
+  });
+  return {
+    accessDenied: (reason) => denied.inc({ reason }),
+    tlsConnection: (protocol) => connections.inc({ protocol }),
+    tlsReload: (result) => reloads.inc({ result }),
+    tlsCertificateExpiry: (listener, notAfter) => expiry.set({ listener }, notAfter),
+  };
+}
+
 /** `clustered`: this process is one of `workers: N`; /metrics then speaks for all of them. */
 export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const registry = new client.Registry();
@@ -359,11 +394,11 @@ export function createMetrics(options: { clustered?: boolean } = {}): Metrics {
   const { reloads } = gatewayFamilies(registry, () => inflightNow);
   let cacheState: (() => CacheState) | undefined;
   const cache = cacheFamilies(registry, () => cacheState?.());
-  const render = options.clustered === true ? clusterMetricsRenderer(registry) : () => registry.metrics();
   return {
+    ...edgeFamilies(registry),
     registry,
     contentType: registry.contentType,
-    render,
+    render: options.clustered === true ? clusterMetricsRenderer(registry) : () => registry.metrics(),
     requestCompleted: (registry, upstream, method, kind, code) =>
       requestTally.add(`${registry} ${upstream} ${method} ${kind} ${code}`, () => ({ registry, upstream, method, kind, code: String(code) })),
     requestDuration: (registry, kind, seconds) => requestDuration.series(`${registry} ${kind}`, () => ({ registry, kind })).observe(seconds),

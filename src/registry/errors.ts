@@ -13,6 +13,8 @@ export const REGISTRY_ERRORS = {
   MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown' },
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
   NOT_FOUND: { status: 404, message: 'not found' },
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  DENIED: { status: 403, message: 'requested access to the resource is denied' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   // Not a distribution code: a request HTTP itself cannot frame (RFC 9112 §6.3).
   BAD_REQUEST: { status: 400, message: 'malformed request' },

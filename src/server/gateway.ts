@@ -3,6 +3,8 @@
  * on reload. A request reads `gateway.current` once when it starts and keeps that snapshot, so
  * downloads in flight finish on the upstream and pool they began with.
  */
+import { AccessControl } from '../access/access-control.js';
+import { HtpasswdUsers } from '../access/htpasswd-users.js';
 import type { Caches } from '../cache/cached-pull.js';
 import type { Config, RegistryConfig, UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,10 +15,13 @@ import { RegistryDirectory } from '../proxy/registry-directory.js';
 import { UpstreamGroup } from '../proxy/upstream-group.js';
 import type { BreakerState, StatusChange } from '../upstream/status.js';
 import { Upstream, connectionKey } from '../upstream/upstream.js';
+import { watchConfigFile } from './config-watcher.js';
 
 export interface GatewaySnapshot {
   readonly config: Config;
   readonly registries: RegistryDirectory;
+  /** Who may pull what; undefined: no `access:`, everyone may pull everything. */
+  readonly access: AccessControl | undefined;
 }
 
 const BREAKER_STATE_VALUE: Record<BreakerState, BreakerStateValue> = { closed: 0, 'half-open': 1, open: 2 };
@@ -27,6 +32,8 @@ export class Gateway {
   cache: Caches | undefined;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  /** The htpasswd file in use and the watch that re-reads it. */
+  #users: { readonly users: HtpasswdUsers; readonly watch: { close(): void } } | undefined;
 
   constructor(config: Config, logger: Logger, metrics: Metrics) {
     this.#logger = logger;
@@ -67,6 +74,8 @@ export class Gateway {
     };
     const previousGroups = new Map([...(previous?.registries.groups ?? [])].map((group) => [group.registry, group]));
     let groups: UpstreamGroup[];
+    // First: a bad htpasswd file throws before anything changed.
+    const users = this.#usersFor(config.access?.htpasswd);
     try {
       groups = config.registries.map(
         (registry: RegistryConfig) =>
@@ -86,7 +95,12 @@ export class Gateway {
     }
     const hosts = new Map(config.registries.flatMap((registry) => registry.hosts.map((host) => [host, registry.name] as const)));
     const registries = new RegistryDirectory(groups, hosts);
-    this.#current = { config, registries };
+    this.#current = { config, registries, access: config.access === undefined ? undefined : new AccessControl(config.access, users) };
+    if (this.#users !== undefined && this.#users.users !== users) {
+      this.#users.watch.close();
+      this.#users = undefined;
+    }
+    if (users !== undefined && this.#users === undefined) this.#users = { users, watch: watchConfigFile(users.file, () => void users.reload()) };
 
     for (const group of previous?.registries.groups ?? []) {
       for (const old of group.upstreams) {
@@ -111,12 +125,33 @@ export class Gateway {
     return { group: selection.group, failover: config.failover, metrics: this.#metrics, verifyDigests: config.verifyDigests };
   }
 
+  /**
+   * The users of `file`: the ones in use when it is the same file (read again, since a reload
+   * may have been asked for because it changed), else read now. Throws when it cannot be read.
+   */
+  #usersFor(file: string | undefined): HtpasswdUsers | undefined {
+    if (file === undefined) return undefined;
+    const current = this.#users?.users;
+    if (current?.file === file) {
+      void current.reload();
+      return current;
+    }
+    return HtpasswdUsers.open(file, {
+      onReload: (result) => {
+        if ('error' in result) this.#logger.error({ event: 'htpasswd', file, err: result.error }, 'htpasswd file not reloaded; the users read before stay');
+        else this.#logger.info({ event: 'htpasswd', file, users: result.users }, 'htpasswd file reloaded');
+      },
+    });
+  }
+
   /** Graceful: pools close once their requests are done. */
   async close(): Promise<void> {
+    this.#users?.watch.close();
     await Promise.all(this.#upstreams().map((upstream) => upstream.close()));
   }
 
   async destroy(): Promise<void> {
+    this.#users?.watch.close();
     await Promise.all(this.#upstreams().map((upstream) => upstream.destroy()));
   }
 

@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { BlobCache } from '../cache/blob-cache.js';
+import { BlobSources } from '../cache/blob-sources.js';
 import { BlobStore } from '../cache/blob-store.js';
 import { CacheHealth } from '../cache/cache-health.js';
 import { DirLockedError, lockHolder } from '../cache/dir-lock.js';
@@ -59,6 +60,7 @@ export async function openCaches(
   const holder = clustered ? await lockHolder(settings.dir) : undefined;
   if (clustered && holder !== process.ppid) throw new DirLockedError(settings.dir, holder ?? 0);
   let peers: PeerFills | undefined;
+  const sources = new BlobSources(settings.dir);
   const store = await BlobStore.open(
     settings.dir,
     {
@@ -66,7 +68,7 @@ export async function openCaches(
       highWatermark: settings.highWatermark,
       lowWatermark: settings.lowWatermark,
       onEvicted: (blobs, bytes) => metrics.cacheEvicted(blobs, bytes),
-      onIndexChange: (change) => peers?.indexChanged(change),
+      onIndexChange: (change) => [sources, peers].forEach((follower) => follower?.indexChanged(change)),
     },
     { shared: clustered },
   );
@@ -102,6 +104,7 @@ export async function openCaches(
     parallel: settings.parallel,
     mismatches: settings.parallel === undefined ? undefined : new ParallelMismatches(),
     onPieces: pieceEvents(logger, metrics),
+    sources,
   };
 }
 

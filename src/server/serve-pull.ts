@@ -3,6 +3,7 @@
  * close is the abort, and the result is answered and logged once the pull settles.
  */
 import type { ServerResponse } from 'node:http';
+import type { RepositoryReader } from '../cache/blob-sources.js';
 import { cachedPull, type Caches } from '../cache/cached-pull.js';
 import type { Metrics } from '../observability/metrics.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
@@ -20,7 +21,7 @@ export interface ServeContext {
   readonly clientIdleMs: () => number;
 }
 
-/** `cache`: the caches in front of the upstreams, if the config has one. */
+/** `cache`: the caches in front of the upstreams, if the config has one; `reader`: what the client may read, with `access:` on. */
 export function servePull(
   res: ServerResponse,
   entry: RequestEntry,
@@ -28,6 +29,7 @@ export function servePull(
   deps: PullDeps,
   context: ServeContext,
   cache: Caches | undefined,
+  reader?: RepositoryReader,
 ): void {
   const { log, metrics, fail } = context;
   const abort = new StartersAbort();
@@ -38,7 +40,7 @@ export function servePull(
   res.once('close', onClose);
   metrics.inflight(1);
   const sink = new ResponseSink(res, context.clientIdleMs());
-  (cache === undefined ? pull(request, sink, deps, abort) : cachedPull(cache, request, sink, deps, abort))
+  (cache === undefined ? pull(request, sink, deps, abort) : cachedPull(cache, request, sink, deps, abort, reader))
     .then(
       (result) => {
         metrics.inflight(-1);

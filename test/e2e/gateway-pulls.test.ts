@@ -3,8 +3,10 @@
  * registries (CNCF distribution) weighted 3:2:1, and keeps pulling while an image exists on one
  * registry only, while a registry is stopped, and while one is frozen (SIGSTOP).
  */
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { createTestCa } from '../helpers/test-ca.js';
 import { prepareImages, pushFixtures, type TestImages } from './helpers/fixtures.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
 import { startRegistry, type RunningRegistry } from './helpers/registry.js';
@@ -20,11 +22,25 @@ if (requireE2eTools(t)) {
   let registries!: RunningRegistry[];
   let gateway!: GatewayProcess;
   let pulls = 0;
+  // A CA made now (openssl); skopeo trusts the *.crt in certDir, the gateway's TLS listener serves a certificate it signed.
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const certDir = join(work, 'certs');
+  await mkdir(certDir);
+  await copyFile(ca.cert, join(certDir, 'ca.crt'));
 
-  /** One pull through the gateway into a fresh OCI layout; the layout's digest is returned. */
-  const pull = async (t: Test, ref: string, options: { all?: boolean } = {}): Promise<string[] | undefined> => {
+  /**
+   * One pull through the gateway into a fresh OCI layout; the layout's digest is returned. `tls`:
+   * through its TLS listener, skopeo verifying the certificate against the test CA.
+   */
+  const pull = async (t: Test, ref: string, options: { all?: boolean; tls?: boolean } = {}): Promise<string[] | undefined> => {
     const dest = join(work, `pull-${++pulls}`);
-    const result = await pullImage(gateway.url, ref, dest, { timeoutMs: 90_000, ...options });
+    const endpoint = options.tls === true ? { url: gateway.tlsUrl!, certDir } : { url: gateway.url, certDir: undefined };
+    const result = await pullImage(endpoint.url, ref, dest, {
+      timeoutMs: 90_000,
+      all: options.all,
+      ...(endpoint.certDir !== undefined && { certDir: endpoint.certDir }),
+    });
     if (result.code !== 0) {
       t.fail(`skopeo pull ${ref} failed: ${describeSkopeoResult(result)}`);
       return undefined;
@@ -63,16 +79,26 @@ breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, window: 5s, resetTi
 failover: { maxAttempts: 3, on404: true }
 log: { level: info }
 `,
+      {},
+      ca.server('gateway'),
     );
     t.pass(`gateway on ${gateway.url}, registries on ${registries.map((r) => r.port).join(', ')}`);
   });
   t.teardown(() => Promise.all((registries ?? []).map((registry) => registry.stop())));
 
-  await t.test('pulls spread 3:2:1 over the registries, digests intact', { timeout: 240_000 }, async (t) => {
+  await t.test('pulls spread 3:2:1 over the registries, digests intact; half of them over TLS', { timeout: 240_000 }, async (t) => {
+    // The same pulls over both listeners, alternated: TLS (verified against the test CA) changes nothing they prove.
     for (let i = 0; i < 12; i++) {
-      t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest], `pull ${i + 1} of ${images.alpine.ref}`);
+      const tls = i % 2 === 1;
+      t.same(await pull(t, images.alpine.ref, { tls }), [images.alpine.manifestDigest], `pull ${i + 1} of ${images.alpine.ref}${tls ? ' over TLS' : ''}`);
     }
     t.same(await pull(t, images.multi.ref, { all: true }), [images.multi.indexDigest], 'multi-arch index with --all');
+    t.same(await pull(t, images.multi.ref, { all: true, tls: true }), [images.multi.indexDigest], 'multi-arch index with --all, over TLS');
+    const tlsConnections = await gateway.metric('mirrorgate_tls_connections_total');
+    t.ok(
+      tlsConnections >= 7,
+      `skopeo connected over TLS (${tlsConnections} connections, h2: ${await gateway.metric('mirrorgate_tls_connections_total', { protocol: 'h2' })})`,
+    );
 
     const counts = await Promise.all(UPSTREAMS.map((name) => gateway.metric('mirrorgate_upstream_selected_total', { upstream: name })));
     const total = counts.reduce((a, b) => a + b, 0);

@@ -11,6 +11,8 @@ import { freePort } from './registry.js';
 
 export interface GatewayProcess {
   readonly url: string;
+  /** `https://127.0.0.1:PORT` of the TLS listener, when one was asked for. */
+  readonly tlsUrl: string | undefined;
   /** host:port, for docker:// references. */
   readonly host: string;
   readonly cli: CliProcess;
@@ -19,17 +21,32 @@ export interface GatewayProcess {
   metricsText(): Promise<string>;
 }
 
-/** `yaml` is everything but `listen:`, which is added with a free port. */
-export async function startGatewayProcess(t: Test, dir: string, yaml: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+/**
+ * `yaml` is everything but `listen:`, which is added with a free port; with `tls` (a certificate
+ * and key), a second, TLS listener on another free port beside the plain one.
+ */
+export async function startGatewayProcess(
+  t: Test,
+  dir: string,
+  yaml: string,
+  env: Record<string, string> = {},
+  tls?: { readonly cert: string; readonly key: string },
+): Promise<GatewayProcess> {
   const port = await freePort();
+  const tlsPort = tls === undefined ? undefined : await freePort();
   const configFile = join(dir, `mirrorgate-${port}.yaml`);
-  await writeFile(configFile, `listen: "127.0.0.1:${port}"\n${yaml}`);
+  const listen =
+    tls === undefined
+      ? `"127.0.0.1:${port}"`
+      : `\n  - "127.0.0.1:${port}"\n  - { address: "127.0.0.1:${tlsPort}", tls: { cert: "${tls.cert}", key: "${tls.key}" } }`;
+  await writeFile(configFile, `listen: ${listen}\n${yaml}`);
   const cli = startCli(t, ['serve', '-c', configFile, '--no-watch'], { env });
   await cli.listening(15_000);
   const url = `http://127.0.0.1:${port}`;
   const metricsText = async (): Promise<string> => (await httpGet(`${url}/metrics`)).body.toString('utf8');
   return {
     url,
+    tlsUrl: tlsPort === undefined ? undefined : `https://127.0.0.1:${tlsPort}`,
     host: `127.0.0.1:${port}`,
     cli,
     configFile,

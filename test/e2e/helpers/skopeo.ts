@@ -41,6 +41,8 @@ export interface SkopeoCopyOptions {
   extraArgs?: string[];
   /** Global `--override-arch` (which image of an index to pick without --all). */
   overrideArch?: string;
+  /** `--src-cert-dir`: a folder whose `*.crt` are the CAs a docker:// source's certificate must chain to (instead of an empty one). */
+  srcCertDir?: string;
 }
 
 export interface SkopeoResult {
@@ -122,7 +124,7 @@ export async function skopeoCopy(src: string, dest: string, opts: SkopeoCopyOpti
     '0',
     ...tlsFlag('src', src, opts.srcTlsVerify),
     ...tlsFlag('dest', dest, opts.destTlsVerify),
-    ...(src.startsWith('docker://') ? ['--src-cert-dir', sandbox.certs] : []),
+    ...(src.startsWith('docker://') ? ['--src-cert-dir', opts.srcCertDir ?? sandbox.certs] : []),
     ...(dest.startsWith('docker://') ? ['--dest-cert-dir', sandbox.certs] : []),
     ...(opts.all ? ['--all'] : []),
     ...(opts.preserveDigests ? ['--preserve-digests'] : []),
@@ -218,6 +220,8 @@ export interface PullImageOptions {
   all?: boolean;
   timeoutMs?: number;
   overrideArch?: string;
+  /** Pull over TLS, verifying the gateway's certificate against the CAs in this folder (`--src-cert-dir`). */
+  certDir?: string;
 }
 
 /**
@@ -233,6 +237,7 @@ export async function pullImage(registryUrl: string, repoRef: string, destDir: s
     all: opts.all,
     timeoutMs: opts.timeoutMs,
     overrideArch: opts.overrideArch,
+    ...(opts.certDir !== undefined && { srcTlsVerify: true, srcCertDir: opts.certDir }),
   });
 }
 

@@ -28,11 +28,20 @@ export interface TestGateway {
 /** Every test gateway listens on a free port, logs everything, and drains briefly on close; health checks are off (they would add requests to every fake upstream's count), a test of them turns them on per upstream. */
 const PREAMBLE = 'listen: "127.0.0.1:0"\nlog: { level: debug }\nshutdown: { drainTimeout: 500ms }\nhealth: false\n';
 
-/** `now`: the clock the tag caches read, for tests that move time instead of waiting. */
-export async function startGateway(yaml: string, options: { now?: () => number } = {}): Promise<TestGateway> {
+/**
+ * `now`: the clock the tag caches read, for tests that move time instead of waiting. `listen`:
+ * YAML for the `listen:` value instead of `"127.0.0.1:0"` (a TLS listener); `url` is the first one's.
+ * `beforeStart`: writes files the config names (relative to the config's folder, `dir`).
+ */
+export async function startGateway(
+  yaml: string,
+  options: { now?: () => number; listen?: string; beforeStart?: (dir: string) => Promise<void> } = {},
+): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'mirrorgate-it-'));
+  await options.beforeStart?.(dir);
   const configFile = join(dir, 'mirrorgate.yaml');
-  const withListen = PREAMBLE + yaml;
+  const preamble = options.listen === undefined ? PREAMBLE : PREAMBLE.replace('"127.0.0.1:0"', options.listen);
+  const withListen = preamble + yaml;
   await writeFile(configFile, withListen);
   const config = parseConfig(withListen, configFile, process.env);
   const lines: string[] = [];
@@ -49,10 +58,10 @@ export async function startGateway(yaml: string, options: { now?: () => number }
   });
   const metrics = createMetrics();
   const app = createApp(config, { logger: createLogger(config.log.level, sink), metrics, ...(options.now !== undefined && { now: options.now }) });
-  const address = await app.listen();
+  const [address] = await app.listen();
   return {
     app,
-    url: `http://127.0.0.1:${address.port}`,
+    url: `${address!.tls ? 'https' : 'http'}://127.0.0.1:${address!.port}`,
     metrics,
     configFile,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
@@ -70,7 +79,7 @@ export async function startGateway(yaml: string, options: { now?: () => number }
       return series.reduce((sum, value) => sum + value.value, 0);
     },
     async writeConfig(text) {
-      await writeFile(configFile, PREAMBLE + text);
+      await writeFile(configFile, preamble + text);
     },
     async close() {
       await app.shutdown();

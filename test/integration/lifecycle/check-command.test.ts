@@ -45,7 +45,8 @@ t.test('check on the shipped config exits 0 and prints the upstream table', TIME
   t.same(run.stderr, [], 'nothing on stderr');
   t.equal(run.stdout[0], 'conf/mirrorgate.yaml: valid');
   // conf/mirrorgate.yaml: hub weight 1, gcr-mirror weight 3, no backups → 25% / 75%; Docker Hub resolves the tags.
-  const tableLines = run.stdout.slice(1, run.stdout.indexOf('', 2));
+  // The table, then the access and cache lines.
+  const tableLines = run.stdout.slice(1, -2);
   const table = tableLines.map((line) => line.trim().split(/\s{2,}/));
   t.same(table, [
     ['REGISTRY', 'NAME', 'URL', 'WEIGHT', 'SHARE', 'BACKUP'],

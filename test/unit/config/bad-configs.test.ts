@@ -266,7 +266,9 @@ const cases: Case[] = [
   {
     name: 'listen as a number',
     yaml: doc('listen: 5000', ...HUB),
-    expected: ['conf/x.yaml:1:9 listen: must be a "host:port" string such as "0.0.0.0:5000" or "[::]:5000", got 5000'],
+    expected: [
+      'conf/x.yaml:1:9 listen: must be a "host:port" string such as "0.0.0.0:5000" or "[::]:5000", a mapping with "address" and "tls", or a list of them, got 5000',
+    ],
   },
   {
     name: 'listen port out of range',
@@ -330,7 +332,7 @@ const cases: Case[] = [
     name: 'unknown key without a close match',
     yaml: doc(...HUB, 'metrics:', '  port: 9090'),
     expected: [
-      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, upstreams, authority, registries, redirects, breaker, health, balance, failover, verifyDigests, cache, prefetch, workers, timeouts, log, shutdown',
+      'conf/x.yaml:4:1 metrics: unknown key; expected one of listen, access, upstreams, authority, registries, redirects, breaker, health, balance, failover, verifyDigests, cache, prefetch, workers, timeouts, log, shutdown',
     ],
   },
   {

@@ -44,7 +44,8 @@ t.test('minimal config gets every default', async (t) => {
   const upstreams = [defaultUpstream('hub', 'https://registry-1.docker.io', true)];
   t.strictSame(config, {
     source: 'conf/test.yaml',
-    listen: { host: '0.0.0.0', port: 5000 },
+    listen: [{ host: '0.0.0.0', port: 5000 }],
+    access: undefined,
     upstreams,
     registries: [{ name: 'docker.io', hosts: [], upstreams, balance: DEFAULT_BALANCE }],
     redirects: DEFAULT_REDIRECTS,
@@ -192,7 +193,8 @@ t.test('every key given', async (t) => {
   const ghcrAuthority = { ...defaultUpstream('ghcr-tags', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects, health: globalHealth };
   t.strictSame(config, {
     source: 'conf/test.yaml',
-    listen: { host: '127.0.0.1', port: 8080 },
+    listen: [{ host: '127.0.0.1', port: 8080 }],
+    access: undefined,
     upstreams,
     registries: [
       { name: 'docker.io', hosts: [], upstreams, balance: { slowStartMs: 60_000 }, authority: hubAuthority },
@@ -475,7 +477,7 @@ t.test('${VAR} substitution', async (t) => {
     ),
     env,
   );
-  t.strictSame(config.listen, { host: '::', port: 5001 });
+  t.strictSame(config.listen, [{ host: '::', port: 5001 }]);
   t.equal(config.upstreams[0]!.name, 'hub');
   t.equal(config.upstreams[0]!.url, 'https://registry-1.docker.io');
   t.equal(config.upstreams[0]!.tls.ca, '/etc/ssl/ca.pem');
@@ -539,7 +541,7 @@ t.test('listen forms', async (t) => {
   ];
   for (const [listen, expected] of cases) {
     const config = parse(doc(`listen: "${listen}"`, 'upstreams:', '  - { name: a, url: "http://a" }'));
-    t.strictSame(config.listen, expected, listen);
+    t.strictSame(config.listen, [expected], listen);
   }
 });
 

@@ -31,6 +31,9 @@ type Container = Json[] | { [key: string]: Json };
  */
 export function baseDocument(): { [key: string]: Json } {
   return {
+    // The object form, so that keys under `listen` exist; `"0.0.0.0:5000"` is the same listener.
+    listen: { address: '0.0.0.0:5000' },
+    access: { rules: [{ repositories: ['*'], allow: 'anonymous' }] },
     upstreams: [{ name: 'a', url: 'https://a.example' }],
     registries: { [NAME]: { upstreams: [{ name: 'b', url: 'https://b.example' }] } },
     cache: {},
@@ -43,7 +46,12 @@ export function baseDocument(): { [key: string]: Json } {
  * every required key exists somewhere to be left out. Not the base: its defaults differ.
  */
 export function documentWithLists(): { [key: string]: Json } {
-  return { ...baseDocument(), cache: { tags: { rules: [{ match: '*:latest', ttl: '1m' }] } } };
+  return {
+    ...baseDocument(),
+    listen: { address: '0.0.0.0:5443', tls: { cert: 'tls.crt', key: 'tls.key' } },
+    access: { htpasswd: 'htpasswd', rules: [{ repositories: ['*'], allow: ['ci'] }] },
+    cache: { tags: { rules: [{ match: '*:latest', ttl: '1m' }] } },
+  };
 }
 
 export function joinPath(parent: string, key: string): string {

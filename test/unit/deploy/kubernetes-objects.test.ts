@@ -144,9 +144,9 @@ t.test('the base fits together', async (t) => {
   const text = (configMap as unknown as { data: Record<string, string> }).data['mirrorgate.yaml']!;
   const config = parseConfig(text, '/etc/mirrorgate/mirrorgate.yaml', { NEXUS_USERNAME: 'u', NEXUS_PASSWORD: 'p' });
   const [container] = get(deployment, 'spec.template.spec.containers') as { ports: { containerPort: number }[] }[];
-  t.equal(container!.ports[0]!.containerPort, config.listen.port, "the container port is the config's listen port");
+  t.equal(container!.ports[0]!.containerPort, config.listen[0]!.port, "the container port is the config's listen port");
   const policyPorts = (get(one(base, 'NetworkPolicy'), 'spec.ingress') as { ports: { port: number }[] }[]).flatMap((rule) => rule.ports.map((p) => p.port));
-  t.ok(policyPorts.includes(config.listen.port), 'the NetworkPolicy lets that port in');
+  t.ok(policyPorts.includes(config.listen[0]!.port), 'the NetworkPolicy lets that port in');
   const volumes = get(deployment, 'spec.template.spec.volumes') as { name: string; ephemeral?: unknown }[];
   t.ok(
     volumes.some((v) => v.name === 'cache' && v.ephemeral !== undefined),

@@ -58,7 +58,8 @@ t.test('every key the loader accepts is documented, and no other', async (t) => 
   const stale = [...covered].filter((p) => !accepted.has(p));
   t.same(stale, [], `documented in ${DOC}, refused by the loader`);
   t.same(
-    rows.filter((r) => accepted.get(r.path) === 'mapping' && !sameAs.has(r.path)).map((r) => r.path),
+    // A row with a single default (`listen`'s "0.0.0.0:5000") is a value that may also be a mapping.
+    rows.filter((r) => accepted.get(r.path) === 'mapping' && !sameAs.has(r.path) && literal(r.default) === undefined).map((r) => r.path),
     [],
     'a plain mapping is documented by its keys, not by a row of its own',
   );

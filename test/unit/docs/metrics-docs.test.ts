@@ -58,6 +58,10 @@ function exercise(metrics: Metrics): void {
   metrics.watchCache(() => ({ bytes: 1024, maxBytes: 4096, blobs: 1, fillsInFlight: 0, relayOnly: false }));
   metrics.prefetchImage('ok', 1024, 512);
   metrics.prefetchRun('success', 1_700_000_000);
+  metrics.accessDenied('no_credentials');
+  metrics.tlsConnection('h2');
+  metrics.tlsReload('success');
+  metrics.tlsCertificateExpiry('0.0.0.0:443', 1_800_000_000);
 }
 
 interface Family {
