@@ -50,6 +50,8 @@ t.test('SIGHUP and file changes reload; an invalid file keeps the last good conf
       'upstreams:',
       `  - { name: a, url: "${a.url}", weight: ${wa} }`,
       `  - { name: b, url: "${b.url}", weight: ${wb} }`,
+      // The mirrors count the balancer's requests: no health checks among them.
+      'health: false',
       '',
     ].join('\n');
   // Line 4 col 13: a negative weight; line 6: an unknown key (its column depends on the URL's length).

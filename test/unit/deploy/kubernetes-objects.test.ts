@@ -168,7 +168,7 @@ t.test("the node-local DaemonSet listens where its probes and the nodes' hosts.t
     { NEXUS_USERNAME: 'u', NEXUS_PASSWORD: 'p' },
     { listen: { value: listen, from: 'MIRRORGATE_LISTEN' } },
   );
-  t.same(config.listen, { host: '127.0.0.1', port: 5000 });
+  t.same(config.listen, [{ host: '127.0.0.1', port: 5000 }]);
   t.same(get(container, 'readinessProbe.httpGet'), { host: '127.0.0.1', path: '/readyz', port: 5000 });
   t.match(readFileSync(join(ROOT, 'nodes/hosts.toml'), 'utf8'), /^\[host\."http:\/\/127\.0\.0\.1:5000"\]$/m, 'hosts.toml points containerd there');
 });
