@@ -79,8 +79,23 @@ export function parallelFetch(
   signal: FetchSignal,
   onDone: (stats: PieceStats) => void = () => undefined,
 ): Promise<FetchResult> {
+  if (route.kind === 'blob' && SINGLE_STREAM_NEXT.delete(route.digest)) {
+    return fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, target, deps, signal);
+  }
   return new ParallelFill(route, headers, target, deps, settings, signal, onDone).run();
 }
+
+/**
+ * Digests whose last fill in pieces from several mirrors did not match: the next fill of each is
+ * one stream from one mirror, so a liar shows itself (and is quarantined) there. Keyed by digest
+ * alone, so one set serves every gateway in the process; bounded, oldest first out.
+ */
+const SINGLE_STREAM_NEXT = new (class extends Set<string> {
+  override add(digest: string): this {
+    if (this.size >= 1024) this.delete(this.values().next().value!);
+    return super.add(digest);
+  }
+})();
 
 interface Mirror {
   readonly upstream: AttemptableUpstream;
@@ -201,7 +216,13 @@ class ParallelFill {
       await this.#advancing;
       this.target.endPieces();
     } catch (err) {
-      for (const mirror of this.#mirrors.values()) if (mirror.bytes > 0) this.deps.metrics.failover(this.deps.group.registry, mirror.upstream.name, 'digest');
+      const delivered = [...this.#mirrors.values()].filter((mirror) => mirror.bytes > 0);
+      for (const mirror of delivered) this.deps.metrics.failover(this.deps.group.registry, mirror.upstream.name, 'digest');
+      // One mirror sent every byte (any blob up to minSize): it lied, as a single-stream fill's
+      // mismatch would show. Pieces from several cannot say which: the next fill of this digest
+      // runs single-stream, where a mismatch is that mirror's (found by test/faults/).
+      if (delivered.length === 1) delivered[0]!.upstream.quarantine?.();
+      else if (this.route.kind === 'blob') SINGLE_STREAM_NEXT.add(this.route.digest);
       return {
         kind: 'broken',
         upstream: this.#probeMirror?.upstream.name ?? 'none',

@@ -34,6 +34,8 @@ export interface FetchRequest {
 export interface AttemptableUpstream {
   readonly name: string;
   attempt(request: AttemptRequest, sink: Sink, hooks: AttemptHooks): Promise<AttemptOutcome>;
+  /** Takes it out of rotation (`breaker.quarantine`) for bytes that did not match their digest, when no attempt of its own saw it (a fill in pieces). */
+  quarantine?(): void;
 }
 
 /** The upstreams of one registry with their balancer (the concrete one is upstream-group.ts). */

@@ -110,6 +110,11 @@ export class Upstream {
     return this.#breaker.quarantined;
   }
 
+  /** Out of rotation for `breaker.quarantine`: bytes it served did not match their digest, found outside its own attempt (a fill in pieces). */
+  quarantine(): void {
+    this.#breaker.quarantine(this.config.breaker.quarantineMs);
+  }
+
   /**
    * Every connection of one of its pools is busy and requests wait for one (`/readyz`). Both
    * counts: undici's queue also holds requests that gave up, and ours also those waiting for a
