@@ -88,6 +88,7 @@ function serve(req: IncomingMessage, res: ServerResponse, found: { bytes: Buffer
   const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   const first = range === null ? 0 : Number(range[1]);
   const last = range === null || range[2] === '' ? bytes.length - 1 : Math.min(Number(range[2]), bytes.length - 1);
+  if (first > last) return void res.writeHead(416, { 'content-range': `bytes */${bytes.length}` }).end();
   let body = bytes.subarray(first, last + 1);
   if (fault === 'long') body = Buffer.concat([body, Buffer.alloc(16, 0x41)]);
   if (fault === 'corrupt') body = corrupted(body, type);
