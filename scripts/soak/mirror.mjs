@@ -113,7 +113,13 @@ export async function startMirror({ name, content, faultRate, rate, secretUrl, p
     error(res, 404, 'MANIFEST_UNKNOWN', {});
   }
 
-  const listen = (p) => new Promise((resolve, reject) => server.once('error', reject).listen(p, '127.0.0.1', () => resolve(server.address().port)));
+  const listen = (p) =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject).listen(p, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve(server.address().port);
+      });
+    });
   const boundPort = await listen(port);
   let refusing = false;
   return {
