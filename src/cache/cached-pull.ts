@@ -54,15 +54,30 @@ export function cachedPull(caches: Caches, request: PullRequest, sink: Sink, dep
   // request with one was answered above, so these headers have none).
   const fill: FillFetch = (fillSink, fillSignal) => {
     const mirrors = caches.parallel === undefined ? undefined : asMirrorSet(deps.group);
-    if (mirrors === undefined || mirrors.eligible().length < 2) {
+    const mismatched = mismatchedInPieces(caches);
+    if (mirrors === undefined || mirrors.eligible().length < 2 || mismatched.delete(route.digest)) {
       return fetchFromUpstreams({ method: 'GET', route, headers: request.headers, resumable: true }, fillSink, deps, fillSignal);
     }
     const onDone = (stats: PieceStats): void => caches.onPieces?.(route.digest, stats);
-    return parallelFetch(route, request.headers, fillSink, { ...deps, group: mirrors }, caches.parallel!, fillSignal, onDone);
+    const onMixedMismatch = (): void => void mismatched.add(route.digest);
+    return parallelFetch(route, request.headers, fillSink, { ...deps, group: mirrors }, caches.parallel!, fillSignal, onDone, onMixedMismatch);
   };
   // The cache rejects only before it started the client's response (files are opened first), so
   // relaying on a rejection never answers twice: unwritable dir, disk full, a file gone.
   return cache.get(route.digest, sink, signal, fill, deps.group.registry).then((result) => asFetchResult(result) ?? relay(), relay);
+}
+
+/**
+ * Per cache: digests whose last fill in pieces from several mirrors did not match. The next fill
+ * of each is one stream from one mirror, where a liar shows (and is quarantined). Bounded: a
+ * digest is dropped when filled again, and the oldest goes first past 1024.
+ */
+const MISMATCHED = new WeakMap<Caches, Set<string>>();
+function mismatchedInPieces(caches: Caches): Set<string> {
+  let set = MISMATCHED.get(caches);
+  if (set === undefined) MISMATCHED.set(caches, (set = new Set()));
+  if (set.size > 1024) set.delete(set.values().next().value!);
+  return set;
 }
 
 /** A manifest by digest from memory or disk, or pulled and kept (once its bytes proved to be that digest). */

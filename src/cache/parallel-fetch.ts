@@ -78,24 +78,11 @@ export function parallelFetch(
   settings: ParallelSettings,
   signal: FetchSignal,
   onDone: (stats: PieceStats) => void = () => undefined,
+  /** Pieces from several mirrors did not match: which one lied cannot be told (the caller fills it single-stream next). */
+  onMixedMismatch: () => void = () => undefined,
 ): Promise<FetchResult> {
-  if (route.kind === 'blob' && SINGLE_STREAM_NEXT.delete(route.digest)) {
-    return fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, target, deps, signal);
-  }
-  return new ParallelFill(route, headers, target, deps, settings, signal, onDone).run();
+  return new ParallelFill(route, headers, target, deps, settings, signal, onDone, onMixedMismatch).run();
 }
-
-/**
- * Digests whose last fill in pieces from several mirrors did not match: the next fill of each is
- * one stream from one mirror, so a liar shows itself (and is quarantined) there. Keyed by digest
- * alone, so one set serves every gateway in the process; bounded, oldest first out.
- */
-const SINGLE_STREAM_NEXT = new (class extends Set<string> {
-  override add(digest: string): this {
-    if (this.size >= 1024) this.delete(this.values().next().value!);
-    return super.add(digest);
-  }
-})();
 
 interface Mirror {
   readonly upstream: AttemptableUpstream;
@@ -151,6 +138,7 @@ class ParallelFill {
     private readonly settings: ParallelSettings,
     private readonly signal: FetchSignal,
     private readonly onDone: (stats: PieceStats) => void,
+    private readonly onMixedMismatch: () => void,
   ) {
     for (const { upstream, weight } of deps.group.eligible()) {
       const mirror: Mirror = { upstream, rate: weight, inFlight: 0, dropped: false, bytes: 0, delivered: (bytes) => (mirror.bytes += bytes) };
@@ -222,7 +210,7 @@ class ParallelFill {
       // mismatch would show. Pieces from several cannot say which: the next fill of this digest
       // runs single-stream, where a mismatch is that mirror's (found by test/faults/).
       if (delivered.length === 1) delivered[0]!.upstream.quarantine?.();
-      else if (this.route.kind === 'blob') SINGLE_STREAM_NEXT.add(this.route.digest);
+      else this.onMixedMismatch();
       return {
         kind: 'broken',
         upstream: this.#probeMirror?.upstream.name ?? 'none',
