@@ -83,6 +83,7 @@ export function parallelFetch(
   settings: ParallelSettings,
   signal: FetchSignal,
   onDone: (stats: PieceStats) => void = () => undefined,
+  /** Pieces from several mirrors did not match: which one lied cannot be told (the caller fills it single-stream next). */
 ): Promise<FetchResult> {
   return new ParallelFill(route, headers, target, deps, settings, signal, onDone).run();
 }

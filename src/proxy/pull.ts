@@ -5,7 +5,8 @@
  *   route                     checked before it is passed on               verified while it streams   resumable elsewhere
  *   blob GET                  —                                            yes, against its digest     yes (same digest, same bytes)
  *   manifest GET              held whole: a manifest type, JSON, bounded;   —                           no (small; a retry is cheaper)
- *                             by digest, the bytes hash to it
+ *                             by digest, the bytes hash to it; by tag, to
+ *                             the Docker-Content-Digest sent with them
  *   manifest HEAD             its Content-Type                             —                           no
  *   blob HEAD, tags/list      —                                            no                          no
  */
@@ -38,7 +39,7 @@ export function pull(request: PullRequest, sink: Sink, deps: PullDeps, signal: F
 function policySink({ method, route }: PullRequest, sink: Sink, verifyDigests: boolean): Sink {
   if (route.kind === 'manifest') {
     const byDigest = verifyDigests && route.reference.includes(':');
-    return manifestCheckingSink(sink, { method, digest: byDigest ? route.reference : undefined });
+    return manifestCheckingSink(sink, { method, digest: byDigest ? route.reference : undefined, checkAnnounced: verifyDigests && !byDigest });
   }
   // A blob is named by its digest: it is verified as it streams.
   if (route.kind === 'blob' && method === 'GET' && verifyDigests) return verifyingSink(sink, route.digest);

@@ -17,12 +17,30 @@ const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([
   'application/json',
 ]);
 
+/**
+ * Schema1 (and `application/json`, which may be schema1): a signed schema1 manifest's digest is
+ * that of its payload without the signatures, not of the bytes served.
+ */
+const SCHEMA1_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  'application/json',
+]);
+
+function mediaTypeOf(contentType: string): string {
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
 /** `Content-Type` → whether it names a manifest type; parameters (`; charset=utf-8`) and case are ignored (RFC 9110 §8.3.1). */
 export function isManifestMediaType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
-  const semicolon = contentType.indexOf(';');
-  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-  return MANIFEST_MEDIA_TYPES.has(type);
+  return MANIFEST_MEDIA_TYPES.has(mediaTypeOf(contentType));
+}
+
+/** Whether a manifest of this type is named by the digest of its bytes as served (not schema1). */
+export function digestCoversBody(contentType: string | undefined): boolean {
+  return contentType !== undefined && isManifestMediaType(contentType) && !SCHEMA1_MEDIA_TYPES.has(mediaTypeOf(contentType));
 }
 
 /** The distribution spec's limit on a manifest a registry accepts (4 MiB): a larger answer is not one. */

@@ -17,6 +17,11 @@ export interface Sink {
   onceDrain(resume: () => void): void;
   /** The body is complete. Throws a SinkRefusedError when it must not be completed (a bad digest). */
   end(): void;
+  /**
+   * True while nothing of the answer has gone on past this sink (a manifest held whole until it
+   * proved to be one): an answer that breaks now can still be failed over, as before its headers.
+   */
+  withholding?(): boolean;
 }
 
 /** A whole response kept in memory rather than streamed: an error body, a redirect passed on. */

@@ -148,9 +148,12 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     // A sink that refused the answer says how much of it went on: a refusal before anything
     // reached the client is a failure before headers (the fetch may fail over), and bytes it
     // held back were never sent.
+    // A connection that breaks while the sink still withholds everything (a manifest held whole)
+    // is the same: nothing reached the client.
     const refused = err instanceof SinkRefusedError ? err : undefined;
-    const started = refused?.passedOn === false ? undefined : this.#started;
-    const bytes = this.#bytes - (refused?.withheld ?? 0);
+    const unseen = refused?.passedOn === false || this.options.sink.withholding?.() === true;
+    const started = unseen ? undefined : this.#started;
+    const bytes = unseen ? 0 : this.#bytes - (refused?.withheld ?? 0);
     this.reject(new UpstreamAttemptError(this.options.upstream, failureReason(err), started, bytes, { cause: err }));
   }
 }

@@ -2,6 +2,7 @@
  * An in-process registry stand-in on 127.0.0.1:0 that misbehaves on cue: for faults a real
  * registry can't be made to show (resets, hangs, 5xx, slow or endless bodies).
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -59,13 +60,13 @@ export async function closedPort(): Promise<number> {
 
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 
-/** Answers like a registry that has the content: a small JSON body with registry headers. */
+/** Answers like a registry that has the content: a small JSON body with registry headers (its Docker-Content-Digest is the body's, as a registry's is). */
 export function registryAnswer(body: string, extra: Record<string, string> = {}): FakeHandler {
   return (req, res) => {
     res.writeHead(200, {
       'content-type': MANIFEST_TYPE,
       'content-length': Buffer.byteLength(body),
-      'docker-content-digest': 'sha256:' + '0'.repeat(64),
+      'docker-content-digest': `sha256:${createHash('sha256').update(body).digest('hex')}`,
       'docker-distribution-api-version': 'registry/2.0',
       ...extra,
     });

@@ -6,7 +6,7 @@
  * challenge, 404/503 answers, a malformed request, a reload, the shutdown) and in /metrics.
  */
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -82,7 +82,7 @@ t.test('secrets in requests, responses and ${VAR} config values never reach the 
     res.writeHead(200, {
       'content-type': MANIFEST_TYPE,
       'content-length': Buffer.byteLength(body),
-      'docker-content-digest': 'sha256:' + '0'.repeat(64),
+      'docker-content-digest': `sha256:${createHash('sha256').update(body).digest('hex')}`,
       'set-cookie': `session=${upstreamCookie}; HttpOnly`,
       'x-upstream-token': upstreamToken,
     });
