@@ -29,7 +29,10 @@ export function gatewayYaml(badUrl: string, goodUrl: string, cache: boolean): st
   const timeouts = `timeouts: { connect: ${t}, headers: ${t}, idle: ${t}, queue: ${t} }`;
   return (
     `upstreams:\n  - { name: bad, url: "${badUrl}", ${timeouts} }\n  - { name: good, url: "${goodUrl}", ${timeouts} }\n` +
-    `failover: { maxAttempts: ${MAX_ATTEMPTS} }\n` +
+    // No hedging: a hedge would answer a frozen manifest from the good mirror before its timeout
+    // and leave the fault uncharged; the matrix checks what each fault is charged as (hedging
+    // has its own tests in test/integration/health/).
+    `failover: { maxAttempts: ${MAX_ATTEMPTS}, hedge: false }\n` +
     // The error-rate breaker would need 50 requests: one cell shows only what opens at once (429, quarantine).
     'breaker: { volumeThreshold: 50, errorThresholdPercentage: 50, resetTimeout: 1h, quarantine: 1h }\n' +
     (cache ? 'cache: { dir: cache, tags: { ttl: 0s }, parallel: { minSize: 1MiB, pieceSize: 512KiB } }\n' : '')
