@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCacheCommand } from './cli/cache-command.js';
+import { runClientConfig, type ClientConfigOptions } from './cli/client-config-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
 import { runWarm } from './cli/warm-command.js';
 import { upstreamTable } from './cli/upstream-table.js';
@@ -23,12 +24,17 @@ commands:
   check   validate a config file and print its upstream table
   cache   stats | ls | verify | gc | rm DIGEST on the config's cache directory
   warm    [IMAGE...] pull images into the cache now (default: the config's prefetch.images)
+  client-config  print (or --write) what dockerd, containerd, podman and Kubernetes nodes need
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
       --no-watch      (serve) do not reload when the file changes; SIGHUP still reloads
       --platform P    (warm) platform to take from an index, e.g. linux/arm64; repeatable
       --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
+      --endpoint URL  (client-config) the URL clients reach the gateway by (default: the listener)
+      --insecure      (client-config) clients skip verifying the gateway's certificate
+      --format F      (client-config) docker | containerd | podman | kubernetes (default: all)
+      --write DIR     (client-config) write the files under DIR (DIR/etc/docker/daemon.json, …)
   -h, --help          this text
   -v, --version       print the version
 `;
@@ -79,6 +85,20 @@ async function warm(file: string, images: string[], platforms: string[], gateway
   process.exitCode = await runWarm(config, { images, platforms, gateway }, logger, abort.signal);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+}
+
+async function clientConfig(file: string, options: ClientConfigOptions): Promise<void> {
+  const config = await loadOrExit(file);
+  let result;
+  try {
+    result = await runClientConfig(config, options);
+  } catch (err) {
+    process.stderr.write(`mirrorgate: cannot write the client files: ${(err as Error).message}\n`);
+    process.exit(EXIT_RUNTIME);
+  }
+  process.stdout.write(result.out);
+  process.stderr.write(result.err);
+  process.exitCode = result.code;
 }
 
 async function serve(file: string, watch: boolean): Promise<void> {
@@ -154,6 +174,10 @@ async function main(argv: string[]): Promise<void> {
         'no-watch': { type: 'boolean' },
         platform: { type: 'string', multiple: true },
         gateway: { type: 'string' },
+        endpoint: { type: 'string' },
+        insecure: { type: 'boolean' },
+        format: { type: 'string' },
+        write: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -171,6 +195,9 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'cache') return cache(file, positionals.slice(1));
   if (command === 'serve') return serve(file, !values['no-watch']);
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
+  if (command === 'client-config') {
+    return clientConfig(file, { endpoint: values.endpoint, insecure: values.insecure ?? false, format: values.format, write: values.write });
+  }
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);
 }

@@ -1,0 +1,80 @@
+/**
+ * `mirrorgate client-config`: what dockerd, containerd, podman and Kubernetes nodes need to pull
+ * through this gateway, printed, or written under a directory in the layout they are read from
+ * (`DIR/etc/docker/daemon.json`, `DIR/etc/containerd/certs.d/docker.io/hosts.toml`, …) so that
+ * a configuration tool or an image build can copy it as is.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config/types.js';
+import { listenerEndpoint, parseEndpoint, type ClientEndpoint } from './client-endpoint.js';
+import { CLIENT_FORMATS, clientFiles, type ClientFile, type ClientFormat } from './client-files.js';
+
+export interface ClientConfigOptions {
+  readonly endpoint?: string;
+  readonly insecure: boolean;
+  readonly format?: string;
+  /** Write the files under this directory instead of printing them. */
+  readonly write?: string;
+}
+
+export interface ClientConfigResult {
+  readonly out: string;
+  /** Problems (exit 2), or the one file's note when the output is that file alone. */
+  readonly err: string;
+  readonly code: number;
+}
+
+const EXIT_INVALID = 2;
+
+export async function runClientConfig(config: Config, options: ClientConfigOptions): Promise<ClientConfigResult> {
+  const formats = chosenFormats(options.format);
+  if (formats === undefined) {
+    return invalid(`--format must be one of ${CLIENT_FORMATS.join(', ')}, got ${JSON.stringify(options.format)}`);
+  }
+  const endpoint = options.endpoint === undefined ? listenerEndpoint(firstListener(config)) : parseEndpoint(options.endpoint);
+  if (!endpoint.ok) return invalid(endpoint.message);
+  const files = filesFor(formats, config, endpoint.value, options.insecure);
+  if (options.write !== undefined) return { out: await writeFiles(options.write, files), err: '', code: 0 };
+  // One file alone is printed bare, so that `client-config --format docker > daemon.json` works.
+  if (files.length === 1) return { out: files[0]!.content, err: `# ${files[0]!.path}: ${files[0]!.note}\n`, code: 0 };
+  return { out: files.map((file) => `# ==> ${file.path} <==\n# ${file.note}\n${file.content}`).join('\n'), err: '', code: 0 };
+}
+
+/**
+ * The listener the endpoint defaults to. One plain listener today; when listeners gain TLS and
+ * become a list, this is the first of them.
+ */
+function firstListener(config: Config): { host: string; port: number; tls: boolean } {
+  return { host: config.listen.host, port: config.listen.port, tls: false };
+}
+
+function chosenFormats(format: string | undefined): readonly ClientFormat[] | undefined {
+  if (format === undefined) return CLIENT_FORMATS;
+  return CLIENT_FORMATS.includes(format as ClientFormat) ? [format as ClientFormat] : undefined;
+}
+
+/** Every file of every format asked for, each path once (kubernetes repeats containerd's hosts.toml). */
+function filesFor(formats: readonly ClientFormat[], config: Config, endpoint: ClientEndpoint, insecure: boolean): ClientFile[] {
+  const target = { ...endpoint, insecure: insecure || endpoint.plainHttp };
+  const byPath = new Map<string, ClientFile>();
+  for (const format of formats) {
+    for (const file of clientFiles(format, config.registries, target)) if (!byPath.has(file.path)) byPath.set(file.path, file);
+  }
+  return [...byPath.values()];
+}
+
+async function writeFiles(dir: string, files: readonly ClientFile[]): Promise<string> {
+  const lines: string[] = [];
+  for (const file of files) {
+    const dest = join(dir, file.path);
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(dest, file.content);
+    lines.push(`${dest}\n  ${file.note}\n`);
+  }
+  return lines.join('');
+}
+
+function invalid(message: string): ClientConfigResult {
+  return { out: '', err: `mirrorgate: ${message}\n`, code: EXIT_INVALID };
+}
