@@ -4,10 +4,11 @@
  * whole file. containerd adds `?ns=<registry>` to each request, which is how one gateway
  * address serves both docker.io and ghcr.io here.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { writeClientFiles, type ClientFilesDir } from './helpers/client-config.js';
-import { describeCommand } from './helpers/command.js';
+import { describeCommand, runCommand } from './helpers/command.js';
 import { CONTAINERD_BINARIES, startContainerd, type Containerd } from './helpers/containerd.js';
 import { prepareImages, pushFixtures, type TestImages } from './helpers/fixtures.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
@@ -99,5 +100,14 @@ log: { level: info }
     t.equal(await imageDigest(`ghcr.io/${GHCR_IMAGE}`), images.onlyOne.manifestDigest);
     t.ok((await requestsFor('ghcr.io')) - ghcrBefore >= 3, 'counted under registry="ghcr.io"');
     t.equal(await requestsFor('docker.io'), hubBefore, 'the docker.io registry was not asked');
+  });
+
+  await t.test("the Kubernetes node fragment: containerd's merged config takes config_path from it", async (t) => {
+    const config = join(work, 'node-config.toml');
+    await writeFile(config, `version = 2\nimports = [${JSON.stringify(join(files.root, 'etc/containerd/conf.d/mirrorgate.toml'))}]\n`);
+    const dump = await runCommand('containerd', ['--config', config, 'config', 'dump'], { timeoutMs: 30_000 });
+    t.equal(dump.code, 0, describeCommand(dump));
+    const registry = /^\s*\[plugins\."io\.containerd\.grpc\.v1\.cri"\.registry\]\n\s*config_path = "([^"]*)"/m.exec(dump.stdout);
+    t.equal(registry?.[1], '/etc/containerd/certs.d', 'the CRI plugin reads hosts.toml files from /etc/containerd/certs.d');
   });
 }
