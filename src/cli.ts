@@ -33,6 +33,7 @@ options:
       --gateway URL   (warm) pull through the gateway at URL instead of filling the cache here
       --endpoint URL  (client-config) the URL clients reach the gateway by (default: the listener)
       --insecure      (client-config) clients skip verifying the gateway's certificate
+      --ca FILE       (client-config) install this CA (PEM) for each client to trust the gateway's certificate
       --format F      (client-config) docker | containerd | podman | kubernetes (default: all)
       --write DIR     (client-config) write the files under DIR (DIR/etc/docker/daemon.json, …)
   -h, --help          this text
@@ -176,6 +177,7 @@ async function main(argv: string[]): Promise<void> {
         gateway: { type: 'string' },
         endpoint: { type: 'string' },
         insecure: { type: 'boolean' },
+        ca: { type: 'string' },
         format: { type: 'string' },
         write: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -196,7 +198,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve(file, !values['no-watch']);
   if (command === 'warm') return warm(file, positionals.slice(1), values.platform ?? [], values.gateway);
   if (command === 'client-config') {
-    return clientConfig(file, { endpoint: values.endpoint, insecure: values.insecure ?? false, format: values.format, write: values.write });
+    return clientConfig(file, {
+      endpoint: values.endpoint,
+      insecure: values.insecure ?? false,
+      ca: values.ca,
+      format: values.format,
+      write: values.write,
+    });
   }
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);

@@ -4,15 +4,17 @@
  * (`DIR/etc/docker/daemon.json`, `DIR/etc/containerd/certs.d/docker.io/hosts.toml`, …) so that
  * a configuration tool or an image build can copy it as is.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { listenerEndpoint, parseEndpoint, type ClientEndpoint } from './client-endpoint.js';
-import { CLIENT_FORMATS, clientFiles, type ClientFile, type ClientFormat } from './client-files.js';
+import { listenerEndpoint, parseEndpoint } from './client-endpoint.js';
+import { CLIENT_FORMATS, clientFiles, type ClientFile, type ClientFormat, type ClientTarget } from './client-files.js';
 
 export interface ClientConfigOptions {
   readonly endpoint?: string;
   readonly insecure: boolean;
+  /** A PEM file: the CA that signed the gateway's certificate, installed for each client. */
+  readonly ca?: string;
   readonly format?: string;
   /** Write the files under this directory instead of printing them. */
   readonly write?: string;
@@ -34,7 +36,11 @@ export async function runClientConfig(config: Config, options: ClientConfigOptio
   }
   const endpoint = options.endpoint === undefined ? listenerEndpoint(firstListener(config)) : parseEndpoint(options.endpoint);
   if (!endpoint.ok) return invalid(endpoint.message);
-  const files = filesFor(formats, config, endpoint.value, options.insecure);
+  const caPem = options.ca === undefined ? undefined : await readCa(options.ca);
+  if (caPem instanceof Error) return invalid(caPem.message);
+  if (caPem !== undefined && endpoint.value.plainHttp) return invalid(`--ca is for an https:// endpoint; ${endpoint.value.url} is plain HTTP`);
+  const target = { ...endpoint.value, insecure: options.insecure || endpoint.value.plainHttp, ...(caPem === undefined ? {} : { caPem }) };
+  const files = filesFor(formats, config, target);
   if (options.write !== undefined) return { out: await writeFiles(options.write, files), err: '', code: 0 };
   // One file alone is printed bare, so that `client-config --format docker > daemon.json` works.
   if (files.length === 1) return { out: files[0]!.content, err: `# ${files[0]!.path}: ${files[0]!.note}\n`, code: 0 };
@@ -55,8 +61,7 @@ function chosenFormats(format: string | undefined): readonly ClientFormat[] | un
 }
 
 /** Every file of every format asked for, each path once (kubernetes repeats containerd's hosts.toml). */
-function filesFor(formats: readonly ClientFormat[], config: Config, endpoint: ClientEndpoint, insecure: boolean): ClientFile[] {
-  const target = { ...endpoint, insecure: insecure || endpoint.plainHttp };
+function filesFor(formats: readonly ClientFormat[], config: Config, target: ClientTarget): ClientFile[] {
   const byPath = new Map<string, ClientFile>();
   for (const format of formats) {
     for (const file of clientFiles(format, config.registries, target)) if (!byPath.has(file.path)) byPath.set(file.path, file);
@@ -73,6 +78,16 @@ async function writeFiles(dir: string, files: readonly ClientFile[]): Promise<st
     lines.push(`${dest}\n  ${file.note}\n`);
   }
   return lines.join('');
+}
+
+async function readCa(file: string): Promise<string | Error> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (err) {
+    return new Error(`--ca ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : new Error(`--ca ${file}: not a PEM certificate`);
 }
 
 function invalid(message: string): ClientConfigResult {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -96,6 +96,31 @@ t.test('kubernetes: the CRI config_path section, and the hosts.toml files it poi
   );
 });
 
+t.test("--ca: the CA where each client looks for one by the gateway's name", async (t) => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+  const target = { ...TLS, caPem: pem };
+  const paths = (format: 'docker' | 'containerd' | 'podman'): string[] => clientFiles(format, REGISTRIES, target).map((f) => f.path);
+  t.same(paths('docker'), ['/etc/docker/daemon.json', '/etc/docker/certs.d/gw.company.com/ca.crt']);
+  t.same(paths('podman'), [
+    '/etc/containers/registries.conf.d/mirrorgate.conf',
+    '/etc/containers/certs.d/gw.company.com/ca.crt',
+    '/etc/containers/certs.d/ghcr-mirror.company.com/ca.crt',
+  ]);
+  const containerd = clientFiles('containerd', REGISTRIES, target);
+  t.same(
+    containerd.map((f) => f.path),
+    ['docker.io', 'ghcr.io', 'quay.io'].flatMap((r) => [`/etc/containerd/certs.d/${r}/hosts.toml`, `/etc/containerd/certs.d/${r}/mirrorgate-ca.crt`]),
+  );
+  t.match(containerd[0]!.content, /^ {2}ca = "mirrorgate-ca\.crt"$/m, 'relative: containerd resolves it against the hosts.toml directory');
+  t.equal(containerd[1]!.content, `${pem}\n`);
+});
+
+t.test('a registry named with a port keeps it in its certs.d directory and server', async (t) => {
+  const [file] = clientFiles('containerd', [{ name: 'registry.corp:5000', hosts: [] }], PLAIN);
+  t.equal(file!.path, '/etc/containerd/certs.d/registry.corp:5000/hosts.toml');
+  t.match(file!.content, /^server = "https:\/\/registry\.corp:5000"$/m);
+});
+
 t.test('the endpoint: --endpoint, else the listener; a wildcard listener needs --endpoint', async (t) => {
   t.same(parseEndpoint('https://gw.company.com:443/'), {
     ok: true,
@@ -154,6 +179,16 @@ t.test('the command: one format printed bare, all of them with headers, --write 
   t.match(written.out, `${join(dir, 'etc/containerd/certs.d/docker.io/hosts.toml')}\n`);
 
   t.match(await runClientConfig(config, { insecure: false }), { code: 2, out: '', err: /listens on 0\.0\.0\.0:5000.*--endpoint/ });
+  const caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  t.match(await runClientConfig(config, { endpoint, insecure: false, ca: caFile }), { code: 2, err: /--ca is for an https:\/\/ endpoint/ });
+  t.match(await runClientConfig(config, { endpoint: 'https://gw', insecure: false, ca: join(dir, 'none.pem') }), { code: 2, err: /--ca .*none\.pem: ENOENT/ });
+  t.match(await runClientConfig(config, { endpoint: 'https://gw', insecure: false, ca: join(dir, 'etc/containerd/certs.d/ghcr.io/hosts.toml') }), {
+    code: 2,
+    err: /not a PEM certificate/,
+  });
+  const withCa = await runClientConfig(config, { endpoint: 'https://gw', insecure: false, ca: caFile, format: 'docker' });
+  t.match(withCa.out, /^# ==> \/etc\/docker\/certs\.d\/gw\/ca\.crt <==$/m);
   t.match(await runClientConfig(config, { endpoint, insecure: false, format: 'crio' }), {
     code: 2,
     err: /--format must be one of docker, containerd, podman, kubernetes, got "crio"/,
