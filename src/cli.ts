@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { accessSummary } from './cli/access-summary.js';
 import { runCacheCommand } from './cli/cache-command.js';
+import { runClientConfig, type ClientConfigOptions } from './cli/client-config-command.js';
 import { cacheSummary } from './cli/cache-summary.js';
 import { runProbe, type ProbeCommandOptions } from './cli/probe-command.js';
 import { runWarm } from './cli/warm-command.js';
@@ -29,6 +30,7 @@ commands:
   health  GET /healthz of the gateway this config (and --listen/$MIRRORGATE_LISTEN) listens on;
           exit 0 when it answers 200 (a container HEALTHCHECK)
   probe   measure every upstream from here (/v2, token, TTFB, MiB/s, success) and suggest weights
+  client-config  print (or --write) what dockerd, containerd, podman and Kubernetes nodes need
 
 options:
   -c, --config FILE   config file (default: conf/mirrorgate.yaml, or $MIRRORGATE_CONFIG)
@@ -40,6 +42,11 @@ options:
       --image REF     (probe) image whose largest layer is read, one per registry; repeatable
       --rounds N      (probe) rounds per upstream (default 3)
       --json          (probe) print JSON instead of the table and the YAML snippet
+      --endpoint URL  (client-config) the URL clients reach the gateway by (default: the listener)
+      --insecure      (client-config) clients skip verifying the gateway's certificate
+      --ca FILE       (client-config) install this CA (PEM) for each client to trust the gateway's certificate
+      --format F      (client-config) docker | containerd | podman | kubernetes (default: all)
+      --write DIR     (client-config) write the files under DIR (DIR/etc/docker/daemon.json, …)
   -h, --help          this text
   -v, --version       print the version
 `;
@@ -102,6 +109,20 @@ async function warm(file: string, images: string[], platforms: string[], gateway
 
 function announce(logger: Logger, { address, port, tls }: BoundListener): void {
   logger.info({ event: 'listening', address, port, tls }, `mirrorgate listening on ${tls ? 'https' : 'http'}://${address}:${port}`);
+}
+
+async function clientConfig(file: string, options: ClientConfigOptions): Promise<void> {
+  const config = await loadOrExit(file);
+  let result;
+  try {
+    result = await runClientConfig(config, options);
+  } catch (err) {
+    process.stderr.write(`mirrorgate: cannot write the client files: ${(err as Error).message}\n`);
+    process.exit(EXIT_RUNTIME);
+  }
+  process.stdout.write(result.out);
+  process.stderr.write(result.err);
+  process.exitCode = result.code;
 }
 
 async function probe(file: string, options: ProbeCommandOptions): Promise<void> {
@@ -191,6 +212,11 @@ async function main(argv: string[]): Promise<void> {
         image: { type: 'string', multiple: true },
         rounds: { type: 'string' },
         json: { type: 'boolean' },
+        endpoint: { type: 'string' },
+        insecure: { type: 'boolean' },
+        ca: { type: 'string' },
+        format: { type: 'string' },
+        write: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -215,6 +241,15 @@ async function main(argv: string[]): Promise<void> {
       process.exit(EXIT_INVALID);
     }
     return probe(file, { images: values.image ?? [], rounds: values.rounds, platforms: values.platform ?? [], json: values.json === true });
+  }
+  if (command === 'client-config') {
+    return clientConfig(file, {
+      endpoint: values.endpoint,
+      insecure: values.insecure ?? false,
+      ca: values.ca,
+      format: values.format,
+      write: values.write,
+    });
   }
   process.stderr.write(`mirrorgate: unknown command "${command}"\n\n${USAGE}`);
   process.exit(EXIT_INVALID);

@@ -13,6 +13,8 @@ export interface GatewayProcess {
   readonly url: string;
   /** `https://127.0.0.1:PORT` of the TLS listener, when one was asked for. */
   readonly tlsUrl: string | undefined;
+  /** Its host:port. */
+  readonly tlsHost: string | undefined;
   /** host:port, for docker:// references. */
   readonly host: string;
   readonly cli: CliProcess;
@@ -23,7 +25,8 @@ export interface GatewayProcess {
 
 /**
  * `yaml` is everything but `listen:`, which is added with a free port; with `tls` (a certificate
- * and key), a second, TLS listener on another free port beside the plain one.
+ * and key), a TLS listener on another free port comes first (the one `client-config` takes), and
+ * the plain one, still `url`, second: /metrics stays readable without the CA.
  */
 export async function startGatewayProcess(
   t: Test,
@@ -38,7 +41,7 @@ export async function startGatewayProcess(
   const listen =
     tls === undefined
       ? `"127.0.0.1:${port}"`
-      : `\n  - "127.0.0.1:${port}"\n  - { address: "127.0.0.1:${tlsPort}", tls: { cert: "${tls.cert}", key: "${tls.key}" } }`;
+      : `\n  - { address: "127.0.0.1:${tlsPort}", tls: { cert: "${tls.cert}", key: "${tls.key}" } }\n  - "127.0.0.1:${port}"`;
   await writeFile(configFile, `listen: ${listen}\n${yaml}`);
   const cli = startCli(t, ['serve', '-c', configFile, '--no-watch'], { env });
   await cli.listening(15_000);
@@ -47,6 +50,7 @@ export async function startGatewayProcess(
   return {
     url,
     tlsUrl: tlsPort === undefined ? undefined : `https://127.0.0.1:${tlsPort}`,
+    tlsHost: tlsPort === undefined ? undefined : `127.0.0.1:${tlsPort}`,
     host: `127.0.0.1:${port}`,
     cli,
     configFile,

@@ -63,3 +63,23 @@ export function requireE2eTools(t: Test): boolean {
   t.plan(0, `${E2E_SKIP_NOTICE} [${tools.reason}]`);
   return false;
 }
+
+/**
+ * Like `requireE2eTools`, for a suite that also needs a real client daemon (dockerd,
+ * containerd, podman): the binaries on PATH, and root when the daemon needs it. Same policy:
+ * missing in CI fails, missing locally skips the file with a notice.
+ */
+export function requireClientTools(t: Test, binaries: readonly string[], install: string, opts: { root?: boolean } = {}): boolean {
+  if (!requireE2eTools(t)) return false;
+  const missing = binaries.filter((b) => findExecutable(b) === undefined);
+  const notRoot = opts.root === true && process.getuid?.() !== 0;
+  if (missing.length === 0 && !notRoot) return true;
+  const reason = missing.length > 0 ? `missing binaries on PATH: ${missing.join(', ')} (${install})` : `${binaries.join(', ')} must run as root`;
+  if (isCi()) {
+    t.fail(`e2e clients are required in CI (CI=${process.env.CI}): ${reason}`);
+    return false;
+  }
+  t.comment(`e2e skipped: ${reason}`);
+  t.plan(0, `e2e skipped: ${reason}`);
+  return false;
+}
