@@ -20,18 +20,22 @@ import type { FetchResult } from './fetch-result.js';
 class HedgeRun {
   readonly abort = new StartersAbort();
   readonly collected = new CollectingSink(MAX_MANIFEST_BYTES);
-  /** The upstream this run is attempting now (the other run avoids it). */
-  current: string | undefined;
+  /**
+   * Every upstream this run has picked. The second run avoids all of them, not only the one the
+   * first is waiting on: by the time it starts, the first may have failed over from a frozen
+   * mirror to a slow one, and the frozen one must not be asked again.
+   */
+  readonly picked = new Set<string>();
   readonly done: Promise<FetchResult>;
 
-  constructor(request: FetchRequest, wrap: (sink: Sink) => Sink, deps: FetchDeps, avoid: string | undefined) {
+  constructor(request: FetchRequest, wrap: (sink: Sink) => Sink, deps: FetchDeps, avoid: ReadonlySet<string>) {
     const group = deps.group;
     const choice: UpstreamChoice = {
       registry: group.registry,
       authority: group.authority,
       pick: (tried) => {
-        const upstream = group.pick(avoid === undefined ? tried : new Set([...tried, avoid]));
-        this.current = upstream?.name;
+        const upstream = group.pick(avoid.size === 0 ? tried : new Set([...tried, ...avoid]));
+        if (upstream !== undefined) this.picked.add(upstream.name);
         return upstream;
       },
     };
@@ -59,7 +63,7 @@ class HedgeRun {
  * answer fails over inside its run.
  */
 export async function hedgedFetch(request: FetchRequest, wrap: (sink: Sink) => Sink, sink: Sink, deps: FetchDeps, signal: FetchSignal): Promise<FetchResult> {
-  const first = new HedgeRun(request, wrap, deps, undefined);
+  const first = new HedgeRun(request, wrap, deps, new Set());
   const runs = [first];
   const abortAll = (): void => runs.forEach((run) => run.abort.abort());
   signal.addEventListener('abort', abortAll);
@@ -69,7 +73,7 @@ export async function hedgedFetch(request: FetchRequest, wrap: (sink: Sink) => S
     const early = await Promise.race([first.done, due]);
     clearTimeout(timer);
     if (early !== undefined || signal.aborted) return await first.deliver(sink);
-    const second = new HedgeRun(request, wrap, deps, first.current);
+    const second = new HedgeRun(request, wrap, deps, first.picked);
     runs.push(second);
     const winner = await firstRelayed(first, second);
     (winner === first ? second : first).abort.abort();

@@ -132,14 +132,16 @@ log: { level: info }
 
   await t.test('a registry stopped mid-run: pulls keep succeeding and its breaker opens', { timeout: 240_000 }, async (t) => {
     await registries[1]!.stop();
-    // The breaker judges a rolling 5 s window that still holds r2's earlier successes: it opens
-    // once the failures outweigh them. Every pull must succeed meanwhile.
+    // The breaker opens on consecutive failures or once the failures outweigh r2's earlier
+    // successes in its window. Every pull must succeed meanwhile.
     const { pulls: pullsWithR2Down, state: r2State } = await pullUntilOpen(t, 'r2', 20, 'with r2 down');
     t.equal(r2State, 2, `r2 breaker open after ${pullsWithR2Down} pulls`);
     const selectedBefore = await gateway.metric('mirrorgate_upstream_selected_total', { upstream: 'r2' });
     t.same(await pull(t, images.alpine.ref), [images.alpine.manifestDigest]);
     t.equal(await gateway.metric('mirrorgate_upstream_selected_total', { upstream: 'r2' }), selectedBefore, 'an open breaker keeps r2 out');
-    t.ok((await gateway.metric('mirrorgate_failovers_total', { upstream: 'r2', reason: 'connect' })) >= 3);
+    // Three refused connections in a row open it (breaker.consecutiveFailures), or fewer when the
+    // error share does first: at least one was counted as a connect failover.
+    t.ok((await gateway.metric('mirrorgate_failovers_total', { upstream: 'r2', reason: 'connect' })) >= 1, 'its refused connections counted');
     t.equal((await fetch(`${gateway.url}/readyz`)).status, 200, 'still ready: r1 and r3 are eligible');
   });
 

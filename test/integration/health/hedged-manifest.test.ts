@@ -43,3 +43,24 @@ t.test('a fast first answer fires no hedge', async (t) => {
   t.equal(good.requests.length + other.requests.length, 4, 'one request each');
   t.equal(await gw.metric('mirrorgate_hedges_fired_total'), 0);
 });
+
+t.test('a hedge never goes back to a mirror the first request already left (frozen, then a slow one)', async (t) => {
+  const frozen = await startFakeUpstream(() => {});
+  const answer = registryAnswer('{"from":"slow"}');
+  const slow = await startFakeUpstream((req, res) => void setTimeout(() => answer(req, res), 3000));
+  t.teardown(() => Promise.all([frozen.close(), slow.close()]));
+  const gw = await startGateway(
+    // The first request times out at frozen (100 ms, within undici's timer granularity of about a
+    // second) and fails over to slow, which answers after 3 s; the hedge is due at 2 s.
+    'upstreams:\n' +
+      `  - { name: frozen, url: "${frozen.url}", weight: 5, timeouts: { headers: 100ms } }\n` +
+      `  - { name: slow, url: "${slow.url}", weight: 1 }\n` +
+      'failover: { hedge: { after: 2s } }\n',
+  );
+  t.teardown(() => gw.close());
+  const res = await fetch(`${gw.url}/v2/library/x/manifests/v1`);
+  t.equal(res.status, 200);
+  t.equal(await res.text(), '{"from":"slow"}');
+  t.equal(frozen.requests.length, 1, 'frozen asked once: the hedge had no mirror left to try');
+  t.equal(slow.requests.length, 1, 'and slow once');
+});
