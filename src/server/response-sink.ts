@@ -57,8 +57,12 @@ export class ResponseSink implements Sink {
 
   onceDrain(resume: () => void): void {
     this.#resume = resume;
-    if (this.#stalled === undefined) {
+    // A response that closed before the write that filled it returned (the client left) emits
+    // no second 'close': armed, its timer would hold the process for `idleMs` after shutdown.
+    if (this.#stalled === undefined && !this.res.destroyed) {
       this.#stalled = setTimeout(this.#cut, this.idleMs);
+      // Only a cut for a live response; it must not keep a stopping process alive by itself.
+      this.#stalled.unref();
       // A response closed meanwhile (the client left, the fetch broke) needs no cut.
       this.res.once('close', this.#disarm);
     }
