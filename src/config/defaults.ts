@@ -33,7 +33,7 @@ export const DEFAULT_BREAKER: BreakerConfig = {
 /** traefik/nginx-style checks: a frozen mirror is out after two failed checks (10-24 s), before a pull has to find out. */
 export const DEFAULT_HEALTH: HealthConfig = { path: '/v2/', intervalMs: 10_000, timeoutMs: 2_000, unhealthyAfter: 2, healthyAfter: 2 };
 
-export const DEFAULT_BALANCE: BalanceConfig = { slowStartMs: 30_000 };
+export const DEFAULT_BALANCE: BalanceConfig = { slowStartMs: 30_000, mode: 'static', halfLifeMs: 60_000 };
 
 export const DEFAULT_TIMEOUTS: TimeoutsConfig = { connectMs: 5_000, headersMs: 10_000, idleMs: 60_000, queueMs: 10_000 };
 

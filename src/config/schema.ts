@@ -91,7 +91,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'health.timeout', default: '2s' },
   { path: 'health.unhealthyAfter', default: '2' },
   { path: 'health.healthyAfter', default: '2' },
+  { path: 'balance.mode', default: 'static' },
   { path: 'balance.slowStart', default: '30s' },
+  { path: 'balance.halfLife', default: '1m' },
   { path: 'failover.maxAttempts', default: '3' },
   { path: 'failover.on404', default: 'true' },
   // `failover.hedge: false` never sends a second request.

@@ -101,7 +101,14 @@ export interface HealthConfig {
 export interface BalanceConfig {
   /** An upstream that comes back ramps from a small share to its weight over this long; 0: at once. */
   readonly slowStartMs: number;
+  /** `static`: the configured weights; `adaptive`: weights that follow measured speed, capped by the configured ones. */
+  readonly mode: BalanceMode;
+  /** Adaptive: how fast a measurement fades (its say halves in this long). */
+  readonly halfLifeMs: number;
 }
+
+export const BALANCE_MODES = ['static', 'adaptive'] as const;
+export type BalanceMode = (typeof BALANCE_MODES)[number];
 
 /** Credentials mirrorgate presents to one upstream (Basic, or to its token realm). */
 export interface AuthConfig {

@@ -86,6 +86,9 @@ export interface EffectiveWeight {
   readonly registry: string;
   readonly upstream: string;
   readonly weight: number;
+  /** What the upstream's speed measure reads now (its registry's `balance.halfLife`); undefined before the first sample. */
+  readonly latencySeconds: number | undefined;
+  readonly throughputBytesPerSecond: number | undefined;
 }
 
 export type CacheRequestResult = 'hit' | 'miss' | 'joined' | 'stale' | 'negative' | 'bypass';
@@ -206,7 +209,7 @@ function healthMethods(
   let read: () => Iterable<EffectiveWeight> = () => [];
   new client.Gauge({
     name: 'mirrorgate_upstream_effective_weight',
-    help: 'Weight the balancer gives each upstream now: 0 while out of rotation, a growing part of the configured weight during slow start',
+    help: 'Weight the balancer gives each upstream now: 0 while out of rotation, a growing part of the configured weight during slow start, with balance.mode adaptive what its measured speed earns it',
     labelNames: ['registry', 'upstream'] as const,
     registers: [registry],
     aggregator: 'max',
@@ -215,6 +218,32 @@ function healthMethods(
       for (const { registry, upstream, weight } of read()) this.set({ registry, upstream }, weight);
     },
   });
+  const measured = (name: string, help: string, value: (w: EffectiveWeight) => number | undefined): void => {
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['registry', 'upstream'] as const,
+      registers: [registry],
+      aggregator: 'average',
+      collect() {
+        this.reset();
+        for (const w of read()) {
+          const v = value(w);
+          if (v !== undefined) this.set({ registry: w.registry, upstream: w.upstream }, v);
+        }
+      },
+    });
+  };
+  measured(
+    'mirrorgate_upstream_measured_latency_seconds',
+    'Time to response headers of the upstream lately (samples fade with balance.halfLife); what balance.mode adaptive weighs',
+    (w) => w.latencySeconds,
+  );
+  measured(
+    'mirrorgate_upstream_measured_throughput_bytes_per_second',
+    'Rate of whole blob bodies from the upstream lately (samples fade with balance.halfLife); what balance.mode adaptive weighs',
+    (w) => w.throughputBytesPerSecond,
+  );
   return {
     upstreamHealthy: (registry, upstream, value) => healthy.set({ registry, upstream }, value ? 1 : 0),
     watchWeights: (watched) => {

@@ -11,8 +11,11 @@ import type { Upstream } from '../upstream/upstream.js';
 export interface UpstreamWeight {
   readonly upstream: string;
   readonly configured: number;
-  /** 0 while out of rotation, part of `configured` while it ramps back (slow start). */
+  /** 0 while out of rotation, part of `configured` while it ramps back (slow start); with `balance.mode: adaptive`, what its measured speed earns it. */
   readonly effective: number;
+  /** Its speed measure as the balancer reads it (balance.halfLife); undefined before the first sample. */
+  readonly latencySeconds: number | undefined;
+  readonly throughputBytesPerSecond: number | undefined;
 }
 
 interface Peer {
@@ -31,6 +34,7 @@ export class UpstreamGroup {
   readonly #byName: ReadonlyMap<string, Upstream>;
   readonly #members: readonly Peer[];
   readonly #weighted: readonly Upstream[];
+  readonly #halfLifeMs: number;
 
   /**
    * `members` in config order (ties in the balancer go to the first). Weight and backup come from
@@ -46,7 +50,13 @@ export class UpstreamGroup {
     const authority = options.authority;
     this.authority = authority;
     this.#members = members.map(({ config, upstream }) => ({ name: config.name, weight: config.weight, backup: config.backup, upstream }));
-    this.#balancer = new Balancer(this.#members, { slowStartMs: options.balance.slowStartMs });
+    const balance = options.balance;
+    this.#halfLifeMs = balance.halfLifeMs;
+    this.#balancer = new Balancer(this.#members, {
+      slowStartMs: balance.slowStartMs,
+      // The speed samples are the Upstream's: they outlive a reload that keeps it.
+      ...(balance.mode === 'adaptive' ? { adaptive: { halfLifeMs: balance.halfLifeMs, speedOf: (peer: Peer) => peer.upstream.speed } } : {}),
+    });
     if (options.previous !== undefined) this.#balancer.carryOver(options.previous.#balancer);
     this.#byName = new Map(members.map(({ upstream }) => [upstream.name, upstream]));
     this.#weighted = members.filter(({ config }) => config.weight > 0).map(({ upstream }) => upstream);
@@ -76,9 +86,16 @@ export class UpstreamGroup {
     return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: this.#balancer.effectiveWeight(m) }));
   }
 
-  /** Configured and effective weight of every balanced upstream. */
+  /** Configured and effective weight, and measured speed, of every balanced upstream. */
   weights(): UpstreamWeight[] {
-    return this.#members.map((m) => ({ upstream: m.name, configured: m.weight, effective: this.#balancer.effectiveWeight(m) }));
+    const now = performance.now();
+    return this.#members.map((m) => ({
+      upstream: m.name,
+      configured: m.weight,
+      effective: this.#balancer.effectiveWeight(m),
+      latencySeconds: m.upstream.speed.latency(this.#halfLifeMs, now)?.value,
+      throughputBytesPerSecond: m.upstream.speed.throughput(this.#halfLifeMs, now)?.value,
+    }));
   }
 
   /** Takes `name` out of rotation for its `breaker.quarantine` (a parallel fill's mismatch was pinned on it). */

@@ -41,7 +41,13 @@ export class Gateway {
     this.apply(config);
     metrics.watchWeights(() =>
       [...this.current.registries.groups].flatMap((group) =>
-        group.weights().map(({ upstream, effective }) => ({ registry: group.registry, upstream, weight: effective })),
+        group.weights().map(({ upstream, effective, latencySeconds, throughputBytesPerSecond }) => ({
+          registry: group.registry,
+          upstream,
+          weight: effective,
+          latencySeconds,
+          throughputBytesPerSecond,
+        })),
       ),
     );
   }

@@ -23,10 +23,23 @@ export interface RelayOptions {
   readonly declines: (status: number) => boolean;
   /** Owned by whoever started the fetch: aborting it cancels the upstream request. */
   readonly signal: FetchSignal;
-  /** Told the time from dispatch to response headers, in seconds (called as a method). */
-  readonly timing?: { onHeaders(seconds: number): void };
+  /** Told the time from dispatch to response headers, and how a relayed body went (called as methods). */
+  readonly timing?: RelayTiming;
   /** The upstream's wait for a connection (`timeouts.queue`); absent: no limit (a CDN hop's own). */
   readonly queue?: ConnectionQueue;
+}
+
+/** A relayed body, whole: its bytes, the seconds from its headers to its last byte, and how many of those the sink held it paused. */
+export interface RelayedBody {
+  readonly status: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly pausedSeconds: number;
+}
+
+export interface RelayTiming {
+  onHeaders(seconds: number): void;
+  onBody?(body: RelayedBody): void;
 }
 
 /**
@@ -40,7 +53,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   #started: StartedResponse | undefined;
   #bytes = 0;
   #declined: { status: number; headers: ResponseHeaders; chunks: Buffer[]; size: number } | undefined;
-  readonly #resume = (): void => this.#controller?.resume();
+  readonly #resume = (): void => {
+    this.#pausedMs += performance.now() - this.#pausedAt;
+    this.#controller?.resume();
+  };
+  /** When the headers came, when the sink last paused the body, and for how long in all. */
+  #headersAt = 0;
+  #pausedAt = 0;
+  #pausedMs = 0;
   readonly #onAbort = (): void => this.#controller?.abort(new FetchAbortedError());
   readonly #dispatched = performance.now();
   /** Ends the wait for a connection (when the request got one, failed or gave up). */
@@ -72,7 +92,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: ResponseHeaders): void {
-    this.options.timing?.onHeaders((performance.now() - this.#dispatched) / 1000);
+    this.#headersAt = performance.now();
+    this.options.timing?.onHeaders((this.#headersAt - this.#dispatched) / 1000);
     if (this.options.declines(status)) {
       this.#declined = { status, headers, chunks: [], size: 0 };
       return;
@@ -109,6 +130,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     if (!more) {
+      this.#pausedAt = performance.now();
       controller.pause();
       this.options.sink.onceDrain(this.#resume);
     }
@@ -128,7 +150,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.#fail(err as Error);
       return;
     }
-    this.resolve({ kind: 'relayed', status: this.#started?.status ?? 0, bytes: this.#bytes });
+    const status = this.#started?.status ?? 0;
+    this.options.timing?.onBody?.({ status, bytes: this.#bytes, seconds: (performance.now() - this.#headersAt) / 1000, pausedSeconds: this.#pausedMs / 1000 });
+    this.resolve({ kind: 'relayed', status, bytes: this.#bytes });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {

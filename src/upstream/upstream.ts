@@ -1,9 +1,11 @@
 /**
  * One upstream registry: its connection pools, its circuit breaker, its credentials and tokens,
  * and the steps one attempt goes through there, assembled in the constructor:
- *   hold on 429 → count in the breaker → authenticate → handle redirects → send on the pool.
+ *   hold on 429 → quarantine on a digest mismatch → count in the breaker → measure its speed →
+ *   authenticate → handle redirects → send on the pool.
  * Only this folder imports undici.
  */
+import { MirrorSpeed } from '../balancer/mirror-speed.js';
 import type { FetchSignal } from '../stream/abort.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { upstreamName } from '../registry/names.js';
@@ -21,6 +23,7 @@ import { countInBreaker, holdOnRateLimit, quarantineOnDigestMismatch } from './h
 import type { AttemptOutcome } from './outcome.js';
 import { relay } from './dispatch.js';
 import { UpstreamPools } from './pools.js';
+import { measureSpeed } from './measure-speed.js';
 import { handleRedirects, isRedirect } from './redirects.js';
 import type { StatusListener } from './status.js';
 
@@ -73,6 +76,8 @@ export class Upstream {
   /** Undefined with `health: false`. */
   readonly #health: HealthCheck | undefined;
   readonly #send: Send;
+  /** How fast it has been lately (`balance.mode: adaptive`, the parallel fill's first guess); kept as long as this Upstream is. */
+  readonly speed = new MirrorSpeed();
 
   /** `status` hears every change of the breaker, the quarantine and the health check, with whether the upstream takes requests now. */
   constructor(config: UpstreamConfig, status: StatusListener, observer: UpstreamObserver = {}) {
@@ -113,6 +118,7 @@ export class Upstream {
         holdOnRateLimit(this.#breaker),
         quarantineOnDigestMismatch(this.#breaker, config.breaker.quarantineMs),
         countInBreaker(this.#breaker, config.breaker.slowCallMs),
+        measureSpeed(this.speed),
         authenticate(this.name, auth),
         handleRedirects(redirects),
       ],

@@ -15,7 +15,7 @@ const DEFAULT_BREAKER = {
   slowCallRate: 0.5,
 };
 const DEFAULT_HEALTH = { path: '/v2/', intervalMs: 10_000, timeoutMs: 2_000, unhealthyAfter: 2, healthyAfter: 2 };
-const DEFAULT_BALANCE = { slowStartMs: 30_000 };
+const DEFAULT_BALANCE = { slowStartMs: 30_000, mode: 'static', halfLifeMs: 60_000 };
 const DEFAULT_REDIRECTS = { mode: 'follow', allowHosts: [], allowPrivate: false } as const;
 
 /**
@@ -101,7 +101,7 @@ t.test('every key given', async (t) => {
       'registries:',
       '  ghcr.io:',
       '    hosts: [ghcr-mirror.company.com]',
-      '    balance: { slowStart: 0s }',
+      '    balance: { slowStart: 0s, mode: static }',
       '    upstreams:',
       '      - { name: ghcr, url: "https://ghcr.io" }',
       '    authority: { name: ghcr-tags, url: "https://ghcr.io" }',
@@ -122,7 +122,7 @@ t.test('every key given', async (t) => {
       '  consecutiveFailures: 5',
       '  slowCall: { threshold: 3s, rate: 25% }',
       'health: { interval: 30s }',
-      'balance: { slowStart: 1m }',
+      'balance: { slowStart: 1m, mode: adaptive, halfLife: 5m }',
       'failover: { maxAttempts: 1, on404: false, hedge: { after: 250ms } }',
       'verifyDigests: false',
       'cache: { dir: /var/cache/mirrorgate, maxSize: 1.5TiB, highWatermark: 95%, lowWatermark: 87.5%, tags: { ttl: 0s, notFoundTtl: 2s, rules: [{ match: "*:latest", ttl: 1m }, { match: "library/*:1.*", ttl: 1h }] }, parallel: { minSize: 64MiB, pieceSize: 16MiB, perMirror: 3 } }',
@@ -197,12 +197,12 @@ t.test('every key given', async (t) => {
     access: undefined,
     upstreams,
     registries: [
-      { name: 'docker.io', hosts: [], upstreams, balance: { slowStartMs: 60_000 }, authority: hubAuthority },
+      { name: 'docker.io', hosts: [], upstreams, balance: { slowStartMs: 60_000, mode: 'adaptive', halfLifeMs: 300_000 }, authority: hubAuthority },
       {
         name: 'ghcr.io',
         hosts: ['ghcr-mirror.company.com'],
         upstreams: [{ ...defaultUpstream('ghcr', 'https://ghcr.io', false), breaker: globalBreaker, redirects: globalRedirects, health: globalHealth }],
-        balance: { slowStartMs: 0 },
+        balance: { slowStartMs: 0, mode: 'static', halfLifeMs: 300_000 },
         authority: ghcrAuthority,
       },
       {
@@ -217,13 +217,13 @@ t.test('every key given', async (t) => {
             repositoryPrefix: 'quay.io_cache',
           },
         ],
-        balance: { slowStartMs: 60_000 },
+        balance: { slowStartMs: 60_000, mode: 'adaptive', halfLifeMs: 300_000 },
       },
     ],
     redirects: globalRedirects,
     breaker: globalBreaker,
     health: globalHealth,
-    balance: { slowStartMs: 60_000 },
+    balance: { slowStartMs: 60_000, mode: 'adaptive', halfLifeMs: 300_000 },
     failover: { maxAttempts: 1, on404: false, hedgeAfterMs: 250 },
     verifyDigests: false,
     cache: {

@@ -45,7 +45,7 @@ function exercise(metrics: Metrics): void {
   metrics.upstreamWeight('docker.io', 'hub', 1);
   metrics.upstreamQuarantined('docker.io', 'hub', false);
   metrics.upstreamHealthy('docker.io', 'hub', true);
-  metrics.watchWeights(() => [{ registry: 'docker.io', upstream: 'hub', weight: 1 }]);
+  metrics.watchWeights(() => [{ registry: 'docker.io', upstream: 'hub', weight: 1, latencySeconds: 0.05, throughputBytesPerSecond: 1e7 }]);
   metrics.hedge('docker.io', true);
   metrics.inflight(1);
   metrics.configReload('success');

@@ -1,0 +1,42 @@
+/**
+ * The step that tells the upstream's MirrorSpeed (balancer/mirror-speed.ts) how fast it is: the
+ * time to headers of every response, and the rate of a whole blob body (`balance.mode:
+ * adaptive` weighs mirrors by both).
+ *
+ * Only a body that says something about the mirror is a throughput sample: a 200 (a 206 is one
+ * piece of a fill fetched from several mirrors at once, sharing the mirror's link with its
+ * siblings), big enough that the connection's ramp does not dominate, and not held back by its
+ * sink (a client reading slowly through a relay measures the client, not the mirror).
+ */
+import type { MirrorSpeed } from '../balancer/mirror-speed.js';
+import type { Step } from './exchange.js';
+import type { RelayedBody, RelayTiming } from './relay-handler.js';
+
+/** Smaller bodies are mostly TCP slow start (a fresh connection at 20 ms RTT needs about 5 round trips for 256 KiB, whatever the link). */
+export const MIN_SAMPLE_BYTES = 1024 * 1024;
+/** A body paused by its sink for more than this share of its time measured the sink. */
+const MAX_PAUSED_SHARE = 0.1;
+
+class SpeedClock implements RelayTiming {
+  constructor(
+    private readonly speed: MirrorSpeed,
+    private readonly blob: boolean,
+    private readonly inner: RelayTiming | undefined,
+  ) {}
+
+  onHeaders(seconds: number): void {
+    this.speed.answered(seconds);
+    this.inner?.onHeaders(seconds);
+  }
+
+  onBody(body: RelayedBody): void {
+    if (this.blob && body.status === 200 && body.bytes >= MIN_SAMPLE_BYTES && body.pausedSeconds <= MAX_PAUSED_SHARE * body.seconds) {
+      this.speed.transferred(body.bytes, body.seconds);
+    }
+    this.inner?.onBody?.(body);
+  }
+}
+
+export function measureSpeed(speed: MirrorSpeed): Step {
+  return (next) => (exchange) => next({ ...exchange, relay: { ...exchange.relay, timing: new SpeedClock(speed, exchange.bulk, exchange.relay.timing) } });
+}
