@@ -3,6 +3,7 @@
  * on reload. A request reads `gateway.current` once when it starts and keeps that snapshot, so
  * downloads in flight finish on the upstream and pool they began with.
  */
+import type { MirrorSpeed } from '../balancer/mirror-speed.js';
 import { AccessControl } from '../access/access-control.js';
 import { HtpasswdUsers } from '../access/htpasswd-users.js';
 import type { Caches } from '../cache/cached-pull.js';
@@ -74,7 +75,8 @@ export class Gateway {
         kept.add(old);
         return old;
       }
-      const fresh = this.#createUpstream(upstreamConfig);
+      // The same mirror with other connection settings (a timeout, a CA): what it was measured at still holds.
+      const fresh = this.#createUpstream(upstreamConfig, old?.config.url === upstreamConfig.url ? old.speed : undefined);
       created.push(fresh);
       return fresh;
     };
@@ -165,8 +167,8 @@ export class Gateway {
     return [...this.current.registries.groups].flatMap((group) => [...group.upstreams]);
   }
 
-  #createUpstream(config: UpstreamConfig): Upstream {
-    const upstream: Upstream = new Upstream(config, { onStatus: (change, accepting) => this.#onStatus(upstream, change, accepting) });
+  #createUpstream(config: UpstreamConfig, speed?: MirrorSpeed): Upstream {
+    const upstream: Upstream = new Upstream(config, { onStatus: (change, accepting) => this.#onStatus(upstream, change, accepting) }, {}, speed);
     return upstream;
   }
 

@@ -76,12 +76,13 @@ export class Upstream {
   /** Undefined with `health: false`. */
   readonly #health: HealthCheck | undefined;
   readonly #send: Send;
-  /** How fast it has been lately (`balance.mode: adaptive`, the parallel fill's first guess); kept as long as this Upstream is. */
-  readonly speed = new MirrorSpeed();
+  /** How fast it has been lately (`balance.mode: adaptive`); a reload that replaces this Upstream for the same URL hands it on. */
+  readonly speed: MirrorSpeed;
 
   /** `status` hears every change of the breaker, the quarantine and the health check, with whether the upstream takes requests now. */
-  constructor(config: UpstreamConfig, status: StatusListener, observer: UpstreamObserver = {}) {
+  constructor(config: UpstreamConfig, status: StatusListener, observer: UpstreamObserver = {}, speed: MirrorSpeed = new MirrorSpeed()) {
     this.name = config.name;
+    this.speed = speed;
     this.config = config;
     this.key = connectionKey(config);
     const base = new URL(config.url);

@@ -50,12 +50,13 @@ async function setUp(t: Test, mode: 'static' | 'adaptive'): Promise<Setup> {
 const weightOf = (gw: TestGateway, upstream: string): Promise<number> => gw.metric('mirrorgate_upstream_effective_weight', { upstream });
 
 t.test('adaptive: once measured, pulls follow the mirrors speeds; a reload keeps what was measured', { timeout: 60_000 }, async (t) => {
-  const { gw, yaml, pull } = await setUp(t, 'adaptive');
+  const { gw, mirrors, yaml, pull } = await setUp(t, 'adaptive');
   t.same(await pull(3), [1, 1, 1], 'unmeasured: the configured weights, one pull each');
   await sleep(PAST_REFRESH_MS);
   const served = await pull(30);
   t.ok(served[0]! > served[1]! && served[1]! > served[2]!, `30 pulls at 24/12/3 MiB/s: ${served.join('/')}`);
-  t.ok(served[2]! <= 6, `the slow mirror got at most 6 (10 with static; about 3 at the measured speeds): ${served[2]}`);
+  // About 17/10/3 at the measured speeds; bounds wide enough for a busy machine, far from static's 10/10/10.
+  t.ok(served[2]! <= 7 && served[0]! >= 2 * served[2]!, `the slow mirror got at most 7, and at most half the fast one's: ${served.join('/')}`);
 
   const measured = await Promise.all(NAMES.map((upstream) => gw.metric('mirrorgate_upstream_measured_throughput_bytes_per_second', { upstream })));
   t.ok(measured[0]! > measured[1]! && measured[1]! > measured[2]!, `measured MiB/s ${measured.map((b) => (b / MiB).toFixed(1)).join(' / ')}`);
@@ -71,6 +72,18 @@ t.test('adaptive: once measured, pulls follow the mirrors speeds; a reload keeps
   await sleep(PAST_REFRESH_MS);
   const after = await Promise.all(NAMES.map((upstream) => weightOf(gw, upstream)));
   t.ok(after[2]! < 0.5, `after the reload the slow mirror is still weighed as slow: ${after.map((w) => w.toFixed(2)).join(' / ')}`);
+
+  // New connection settings build new Upstreams; the same URLs hand their measurements on.
+  await gw.writeConfig(
+    upstreamsYaml(
+      mirrors.map((m, i) => [NAMES[i]!, m.url, 1]),
+      ', timeouts: { headers: 9s }',
+    ) + 'balance: { mode: adaptive, slowStart: 0s }\n',
+  );
+  t.equal(await gw.app.reload(), true);
+  await sleep(PAST_REFRESH_MS);
+  const rebuilt = await Promise.all(NAMES.map((upstream) => weightOf(gw, upstream)));
+  t.ok(rebuilt[2]! < 0.5, `new Upstreams for the same mirrors: ${rebuilt.map((w) => w.toFixed(2)).join(' / ')}`);
 });
 
 t.test('static (the default): the configured shares, whatever the speeds', { timeout: 60_000 }, async (t) => {
