@@ -61,33 +61,29 @@ export function createListener(
   if (tls === undefined) {
     const server = createHttpServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 }, handler);
     onHttp1(server);
-    return listenerOf(
-      config,
-      name,
-      false,
-      server,
-      undefined,
-      () => server.closeIdleConnections(),
-      () => server.closeAllConnections(),
-    );
+    return http1Listener(config, name, server, undefined);
   }
   const options = secureOptions(tls, readTlsFiles(tls));
   if (!tls.http2) {
     const server = createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'], keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 }, handler);
     onHttp1(server);
     watchTls(server, deps);
-    const certificate = watchCertificate(server, tls, name, deps.logger, deps.metrics);
-    return listenerOf(
-      config,
-      name,
-      true,
-      server,
-      certificate,
-      () => server.closeIdleConnections(),
-      () => server.closeAllConnections(),
-    );
+    return http1Listener(config, name, server, watchCertificate(server, tls, name, deps.logger, deps.metrics));
   }
   return createHttp2Listener({ ...config, tls }, name, options, handler, onHttp1, deps);
+}
+
+/** A node:http or node:https server (HTTP/1.1 only; TLS when it has a certificate to watch): its connections close the same way. */
+function http1Listener(config: ListenerConfig, name: string, server: HttpServer, certificate: CertificateWatch | undefined): Listener {
+  return listenerOf(
+    config,
+    name,
+    certificate !== undefined,
+    server,
+    certificate,
+    () => server.closeIdleConnections(),
+    () => server.closeAllConnections(),
+  );
 }
 
 /** HTTPS with h2 offered by ALPN and HTTP/1.1 for the clients that do not take it. */
