@@ -9,6 +9,7 @@ import { fetchFromUpstreams, type AttemptableUpstream, type UpstreamChoice } fro
 import type { PullDeps } from '../proxy/pull.js';
 import type { ProxiedRoute } from '../registry/route.js';
 import type { BlobCache, FillFetch } from './blob-cache.js';
+import type { BlobSources } from './blob-sources.js';
 import { parallelFetch, type MirrorSet, type ParallelSettings, type PieceStats } from './parallel-fetch.js';
 import type { ParallelMismatches } from './parallel-mismatches.js';
 
@@ -21,6 +22,8 @@ export interface FillCaches {
   readonly mismatches?: ParallelMismatches | undefined;
   /** Told what a fill in pieces did (its log line and metrics), and which mirrors a mismatch took out. */
   readonly onPieces?: (digest: string, stats: PieceStats, quarantined: readonly string[]) => void;
+  /** Where a refetch that no client waits for records the repository it fetched under (blob-sources.ts). */
+  readonly sources?: Pick<BlobSources, 'record'> | undefined;
 }
 
 type BlobRoute = Extract<ProxiedRoute, { kind: 'blob' }>;
@@ -43,7 +46,7 @@ export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Rec
       const quarantined = stats.mismatched ? (caches.mismatches?.mismatched(mirrors.registry, route.digest, contributors(stats)) ?? []) : [];
       for (const name of quarantined) mirrors.quarantine(name);
       caches.onPieces?.(route.digest, stats, quarantined);
-      if (stats.mismatched) refetchFromTop(caches, route.digest, scope, mirrors, fromOne);
+      if (stats.mismatched) refetchFromTop(caches, route, scope, mirrors, fromOne);
     };
     return parallelFetch(route, headers, sink, { ...deps, group: mirrors }, caches.parallel!, signal, onDone);
   };
@@ -54,14 +57,18 @@ export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Rec
  * while that fill's fetch returns: by the time the refill starts, the failed fill is failed, so
  * the refill is a new one. A mirror whose whole blob matched is cleared of the mismatch.
  */
-function refetchFromTop(caches: FillCaches, digest: string, scope: string, mirrors: MirrorSet, fromOne: FromOne): void {
+function refetchFromTop(caches: FillCaches, route: BlobRoute, scope: string, mirrors: MirrorSet, fromOne: FromOne): void {
   const refill: FillFetch = (sink, signal) =>
     fromOne(topFirst(mirrors))(sink, signal).then((result) => {
       // Relayed means the whole blob matched its digest (the fill checks before its fetch ends).
-      if (result.kind === 'relayed') caches.mismatches?.cleared(mirrors.registry, result.upstream);
+      if (result.kind === 'relayed') {
+        caches.mismatches?.cleared(mirrors.registry, result.upstream);
+        // No client's MISS records it (cached-pull.ts does that for the fills clients wait on): with access rules the next pull of this repository would relay.
+        if (result.status === 200) caches.sources?.record(route.digest, mirrors.registry, route.name);
+      }
       return result;
     });
-  setImmediate(() => caches.blobs.refill(digest, refill, scope));
+  setImmediate(() => caches.blobs.refill(route.digest, refill, scope));
 }
 
 function contributors(stats: PieceStats): string[] {

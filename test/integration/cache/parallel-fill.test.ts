@@ -35,10 +35,11 @@ async function pull(url: string): Promise<Pull> {
 async function setup(
   t: Test,
   mirrors: readonly (RangeMirrorOptions & { weight: number })[],
+  extraYaml = '',
 ): Promise<{ gw: TestGateway; mirrors: RangeMirror[]; url: string }> {
   const started = await Promise.all(mirrors.map((options) => startRangeMirror(BLOB, DIGEST, options)));
   t.teardown(() => Promise.all(started.map((mirror) => mirror.close())));
-  const gw = await startGateway(upstreamsYaml(started.map((mirror, i) => [`m${i}`, mirror.url, mirrors[i]!.weight])) + CACHE);
+  const gw = await startGateway(upstreamsYaml(started.map((mirror, i) => [`m${i}`, mirror.url, mirrors[i]!.weight])) + CACHE + extraYaml);
   t.teardown(() => gw.close());
   return { gw, mirrors: started, url: `${gw.url}/v2/library/x/blobs/${DIGEST}` };
 }
@@ -119,6 +120,28 @@ t.test('a corrupt piece: the reader is cut, nothing wrong is stored, and the blo
   t.equal(again.xCache, 'HIT');
   t.ok(again.complete && again.body.equals(BLOB), 'the next pull gets the right blob from disk');
   t.equal(await gw.metric('mirrorgate_upstream_quarantined', { upstream: 'm1' }), 0, 'implicated once: still in rotation');
+});
+
+t.test('with access rules, the refetched blob is readable by the repository it was fetched for: the next pull is a HIT', { timeout: 60_000 }, async (t) => {
+  const { gw, mirrors, url } = await setup(
+    t,
+    [
+      { rate: 32 * MiB, weight: 2 },
+      { rate: 32 * MiB, weight: 1, corruptEach: true },
+    ],
+    'access:\n  rules:\n    - { repositories: ["library/*"], allow: anonymous }\n',
+  );
+  t.notOk((await pull(url)).complete, 'the reader of the mismatched fill is cut');
+  await eventually(async () => (await gw.metric('mirrorgate_cache_blobs')) === 1, 'the blob refetched and stored');
+  const gets = mirrors.map((mirror) => mirror.ranges().length);
+  const again = await pull(url);
+  t.equal(again.xCache, 'HIT', 'from disk: the refetch recorded library/x as a repository the blob was fetched under');
+  t.ok(again.complete && again.body.equals(BLOB));
+  t.same(
+    mirrors.map((mirror) => mirror.ranges().length),
+    gets,
+    'no mirror asked again',
+  );
 });
 
 t.test('when the top mirror is the liar, its own refetch quarantines it and the next pull comes from the other', { timeout: 60_000 }, async (t) => {
