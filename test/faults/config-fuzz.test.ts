@@ -32,8 +32,9 @@ const GENERATED: Record<string, () => string> = {
     return `# expect: reject x-l0\n${levels.join('\n')}\n${UPSTREAMS}`;
   },
   'oversized.yaml': () => `# expect: reject :1:1 the file is \\d+ bytes; a config file may be at most\n${UPSTREAMS}${'# padding\n'.repeat(150_000)}`,
-  // Rejected at its line, but the message is the parser's "Maximum call stack size exceeded".
-  'deep-nesting.yaml': () => `# expect: reject :4:\\d+ \n${UPSTREAMS}x-deep: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+  // Refused at the first collection past the depth cap, before the parser's tree (built by recursion) is made.
+  'deep-nesting.yaml': () => `# expect: reject :4:72 collections nest more than 64 deep\n${UPSTREAMS}x-deep: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+  'deep-block-nesting.yaml': () => `# expect: reject :5:\\d+ collections nest more than 64 deep\n${UPSTREAMS}x-deep:\n  ${'- '.repeat(20_000)}1\n`,
   // Linear, but ~70 µs of CPU per unknown key (its suggestions): 40k keys (~500 KB, under the
   // size cap) cost ~3 s and print 40k lines.
   'ten-thousand-keys.yaml': () => `# expect: reject :4:1 k0: unknown key\n${UPSTREAMS}${Array.from({ length: 10_000 }, (_, i) => `k${i}: ${i}`).join('\n')}\n`,
