@@ -38,7 +38,11 @@ const GENERATED: Record<string, () => string> = {
   // Linear, but ~70 µs of CPU per unknown key (its suggestions): 40k keys (~500 KB, under the
   // size cap) cost ~3 s and print 40k lines.
   'ten-thousand-keys.yaml': () => `# expect: reject :4:1 k0: unknown key\n${UPSTREAMS}${Array.from({ length: 10_000 }, (_, i) => `k${i}: ${i}`).join('\n')}\n`,
-  'huge-value.yaml': () => `# expect: accept\nupstreams:\n  - { name: "${'a'.repeat(900_000)}", url: "https://registry-1.docker.io" }\n`,
+  // A value may be long (a password), a name may not: it is in every metric series and log line.
+  'huge-value.yaml': () =>
+    `# expect: accept\nupstreams:\n  - { name: hub, url: "https://registry-1.docker.io", auth: { username: u, password: "${'a'.repeat(900_000)}" } }\n`,
+  'huge-name.yaml': () =>
+    `# expect: reject :3:\\d+ upstreams\\[0\\]\\.name: must be at most 64 characters, got 900000$\nupstreams:\n  - { name: "${'a'.repeat(900_000)}", url: "https://registry-1.docker.io" }\n`,
 };
 
 interface Outcome {

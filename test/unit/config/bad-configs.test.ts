@@ -168,6 +168,11 @@ const cases: Case[] = [
     expected: ['conf/x.yaml:2:11 upstreams[0].name: must be a name of lowercase letters, digits and "-", got string "docker_hub"'],
   },
   {
+    name: 'name longer than 64 characters (it is in every metric series and log line)',
+    yaml: doc('upstreams:', `  - name: ${'a'.repeat(65)}`, '    url: https://registry-1.docker.io'),
+    expected: ['conf/x.yaml:2:11 upstreams[0].name: must be at most 64 characters, got 65'],
+  },
+  {
     name: 'maxConnections 0',
     yaml: doc(...HUB, '    maxConnections: 0'),
     expected: ['conf/x.yaml:4:21 upstreams[0].maxConnections: must be an integer >= 1, got 0'],
