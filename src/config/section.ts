@@ -31,11 +31,12 @@ const emptySection = (path: string, node: Node | null): Section => ({ path, node
  * a "required key is missing" for each of them.
  */
 export function readSection(ctx: Ctx, node: ValueNode, path: string, known: readonly string[]): Section | undefined {
-  return readMapping(ctx, node, path, (name) => {
-    if (known.includes(name)) return undefined;
-    const hint = closestKey(name, known);
-    return hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`;
-  });
+  return readMapping(ctx, node, path, known);
+}
+
+function unknownKeyMessage(name: string, known: readonly string[]): string {
+  const hint = closestKey(name, known);
+  return hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`;
 }
 
 /**
@@ -44,11 +45,11 @@ export function readSection(ctx: Ctx, node: ValueNode, path: string, known: read
  * still reported.
  */
 export function readNamedSection(ctx: Ctx, node: ValueNode, path: string): Section | undefined {
-  return readMapping(ctx, node, path, () => undefined);
+  return readMapping(ctx, node, path, undefined);
 }
 
-/** `unknownKey` returns the problem for a key that is not allowed, or undefined for one that is. */
-function readMapping(ctx: Ctx, node: ValueNode, path: string, unknownKey: (name: string) => string | undefined): Section | undefined {
+/** `known`: the keys allowed, or undefined when any key is. */
+function readMapping(ctx: Ctx, node: ValueNode, path: string, known: readonly string[] | undefined): Section | undefined {
   if (!isMap(node)) {
     if (!ctx.alreadyReported(node)) ctx.report(path, node, `must be a mapping, got ${describe(node)}`);
     return undefined;
@@ -62,14 +63,13 @@ function readMapping(ctx: Ctx, node: ValueNode, path: string, unknownKey: (name:
     const name = String(pair.key.value);
     const where = keyPath(path, name);
     const first = entries.get(name);
-    const unknown = unknownKey(name);
     if (first !== undefined) {
       ctx.report(where, pair.key, `duplicate key; first defined at line ${ctx.lineOf(first.key)}`);
     } else if (name === '<<') {
       // YAML 1.2 has no merge keys; silently treating `<<` as data would drop the merged settings.
       ctx.report(where, pair.key, 'merge keys ("<<") are not supported; repeat the keys or alias a whole value');
-    } else if (unknown !== undefined) {
-      ctx.report(where, pair.key, unknown);
+    } else if (known !== undefined && !known.includes(name)) {
+      ctx.reportUnknownKey(where, pair.key, () => unknownKeyMessage(name, known));
     } else {
       entries.set(name, { key: pair.key, value: ctx.resolve(pair.value) });
     }
