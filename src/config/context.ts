@@ -1,6 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { AnchorIndex } from './aliases.js';
 import { resolveConfigPath, type FileKind, type FileReference, type KeyPairReference } from './file-references.js';
+import { MergeKeys } from './merge-keys.js';
 import { positionOf } from './positions.js';
 import type { ConfigProblem } from './types.js';
 import type { ValueNode } from './value-node.js';
@@ -19,6 +20,8 @@ export const MAX_LISTED_UNKNOWN_KEYS = 50;
 
 export class Ctx {
   readonly problems: ConfigProblem[] = [];
+  /** What `<<` merge keys bring into a mapping, worked out once per mapping. */
+  readonly merges = new MergeKeys(this);
   #unknownKeys = 0;
   /** The line for the unknown keys past MAX_LISTED_UNKNOWN_KEYS, at the first of them. */
   #unlisted: { path: string; line: number; col: number; message: string } | undefined;

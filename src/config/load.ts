@@ -79,6 +79,8 @@ export function parseConfigWithFiles(text: string, source: string, env: Env, ove
     prettyErrors: false,
     // Duplicate keys are reported by the validator, which can name the key path and the first occurrence.
     uniqueKeys: false,
+    // Marks plain `<<` keys; what they bring in is worked out by the validator (merge-keys.ts).
+    merge: true,
   });
   if ('tooDeepAt' in parsed) {
     const message = `collections nest more than ${MAX_CONFIG_DEPTH} deep here; a config file may nest at most ${MAX_CONFIG_DEPTH} levels`;

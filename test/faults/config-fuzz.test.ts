@@ -31,6 +31,13 @@ const GENERATED: Record<string, () => string> = {
       );
     return `# expect: reject x-l0\n${levels.join('\n')}\n${UPSTREAMS}`;
   },
+  // Merge keys: 900 mappings that each merge the one before, the first with 12k keys: 11M pairs
+  // if each were expanded, a few thousand with each mapping's pairs worked out once and capped.
+  'merge-chain.yaml': () => {
+    const chain = Array.from({ length: 900 }, (_, i) => `  - &l${i + 1} { <<: *l${i}, x${i}: 1 }`);
+    const first = `  - &l0 { ${Array.from({ length: 12_000 }, (_, i) => `k${i}: ${i}`).join(', ')} }`;
+    return `# expect: reject :4:1 x-chain: unknown key\n${UPSTREAMS}x-chain:\n${first}\n${chain.join('\n')}\nbreaker: { <<: *l900 }\n`;
+  },
   'oversized.yaml': () => `# expect: reject :1:1 the file is \\d+ bytes; a config file may be at most\n${UPSTREAMS}${'# padding\n'.repeat(150_000)}`,
   // Refused at the first collection past the depth cap, before the parser's tree (built by recursion) is made.
   'deep-nesting.yaml': () => `# expect: reject :4:72 collections nest more than 64 deep\n${UPSTREAMS}x-deep: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,

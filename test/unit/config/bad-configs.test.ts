@@ -346,12 +346,9 @@ const cases: Case[] = [
     expected: ['conf/x.yaml:5:5 upstreams[0].weight: duplicate key; first defined at line 4'],
   },
   {
-    name: 'merge key',
-    yaml: doc('upstreams:', '  - <<: { url: "https://a" }', '    name: hub'),
-    expected: [
-      'conf/x.yaml:2:5 upstreams[0].<<: merge keys ("<<") are not supported; repeat the keys or alias a whole value',
-      'conf/x.yaml:2:5 upstreams[0].url: required key is missing',
-    ],
+    name: 'a merge key brings in a value that is checked like one written there',
+    yaml: doc('upstreams:', '  - <<: { url: "https://a", weight: -1 }', '    name: hub'),
+    expected: ['conf/x.yaml:2:37 upstreams[0].weight: must be an integer >= 0, got -1'],
   },
 
   // --- redirects ---
