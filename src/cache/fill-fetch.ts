@@ -6,6 +6,7 @@
  * clients' retries join that refetch instead of asking the same mirrors for pieces again.
  */
 import { fetchFromUpstreams, type AttemptableUpstream, type UpstreamChoice } from '../proxy/fetch-from-upstreams.js';
+import { blobAnswerSink } from '../proxy/blob-answer.js';
 import type { PullDeps } from '../proxy/pull.js';
 import type { ProxiedRoute } from '../registry/route.js';
 import type { BlobCache, FillFetch } from './blob-cache.js';
@@ -36,8 +37,9 @@ type FromOne = (choice: UpstreamChoice) => FillFetch;
  * blob); `scope` is whom the fill is shared with (blob-cache.ts), which a refetch keeps.
  */
 export function blobFillFetch(caches: FillCaches, route: BlobRoute, headers: Record<string, string>, deps: PullDeps, scope: string): FillFetch {
+  // A web page is refused before the fill starts streaming it to its readers (blob-answer.ts); parallel-fetch.ts checks its own.
   const fromOne: FromOne = (choice) => (sink, signal) =>
-    fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, sink, { ...deps, group: choice }, signal);
+    fetchFromUpstreams({ method: 'GET', route, headers, resumable: true }, blobAnswerSink(sink), { ...deps, group: choice }, signal);
   return (sink, signal) => {
     const mirrors = caches.parallel === undefined ? undefined : asMirrorSet(deps.group);
     if (mirrors === undefined || mirrors.eligible().length < 2 || caches.mismatches?.singleSource(route.digest) === true)

@@ -18,13 +18,17 @@
  *   downloads bytes twice, so it is only for a rest of at most one `pieceSize` that the idle
  *   mirror would fetch in under half the time (the first bench run hedged 32 MiB first pieces
  *   between mirrors of similar speed and moved 1.64× the image over the WAN).
- * - A mirror that answers a Range with anything but the 206 asked for gets no more pieces.
+ * - A mirror that answers a Range with anything but the 206 asked for gets no more pieces, nor
+ *   does one whose 206 headers disagree (a Content-Length that is not its Content-Range's
+ *   length, another blob size). A body running past its range is cut there and resumed.
  */
 import { StartersAbort, type FetchSignal } from '../stream/abort.js';
+import { SinkRefusedError } from '../stream/errors.js';
 import type { Sink } from '../stream/sink.js';
 import { fetchFromUpstreams, type AttemptableUpstream, type FetchDeps, type UpstreamChoice } from '../proxy/fetch-from-upstreams.js';
 import type { FetchResult } from '../proxy/fetch-result.js';
 import { continuationSink, rangeHeader } from '../proxy/resume.js';
+import { checkBlobAnswer } from '../proxy/blob-answer.js';
 import type { FailoverRecord } from '../proxy/failover-reason.js';
 import type { ProxiedRoute } from '../registry/route.js';
 import type { PieceTarget } from './piece-target.js';
@@ -271,7 +275,7 @@ class ParallelFill {
     const abort = new StartersAbort();
     const primary = piece.fetches.length === 0;
     const sink = new PieceSink(this.target, from);
-    const checked = continuationSink(sink, from, piece.end);
+    const checked = continuationSink(sink, from, piece.end, this.#size);
     const choice = this.#choice(mirror, checked);
     // Only the first fetch's bytes move the frontier: a hedge starts further in.
     sink.progress = (bytes) => {
@@ -377,9 +381,12 @@ class ParallelFill {
     const start = sink.start.bind(sink);
     sink.start = (status, headers) => {
       try {
+        // Judged here too (the fetch also does) so that a web page drops its mirror from the fill.
+        checkBlobAnswer(status, headers);
         start(status, headers);
       } catch (err) {
-        if (picked !== undefined && status !== 206) picked.dropped = true;
+        // Not the 206 asked for, one whose headers disagree (a lying mirror), or a web page: no more pieces from it.
+        if (picked !== undefined && (status !== 206 || err instanceof SinkRefusedError)) picked.dropped = true;
         throw err;
       }
     };

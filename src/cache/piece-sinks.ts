@@ -2,6 +2,8 @@
  * The sinks of a parallel fill's fetches (parallel-fetch.ts): the first request's, which learns
  * the blob's size or falls back to one stream, and each piece's, which writes at its offsets.
  */
+import { contentRange, continuationSink } from '../proxy/resume.js';
+import { ResumeMismatchError } from '../stream/errors.js';
 import { headerValue, type ResponseHeaders, type Sink } from '../stream/sink.js';
 import type { PieceTarget } from './piece-target.js';
 
@@ -16,7 +18,8 @@ export class ProbeSink implements Sink {
   mode: 'waiting' | 'pieces' | 'single' = 'waiting';
   /** Told of the bytes the probe's piece put in the spool. */
   delivered: (bytes: number) => void = () => undefined;
-  #piece: PieceSink | undefined;
+  /** The probe's PieceSink, held to the probe's range. */
+  #checked: Sink | undefined;
 
   constructor(
     private readonly target: PieceTarget & Sink,
@@ -27,27 +30,36 @@ export class ProbeSink implements Sink {
 
   start(status: number, headers: ResponseHeaders): void {
     if (this.mode !== 'waiting') return; // a resumed probe: same piece, same sink
-    const range = /^bytes 0-(\d+)\/(\d+)$/.exec(headerValue(headers, 'content-range') ?? '');
-    const size = range === null ? NaN : Number(range[2]);
-    if (status === 206 && Number.isSafeInteger(size) && size > 0 && Number(range![1]) === Math.min(this.probeSize, size) - 1) {
-      if (!this.target.startPieces(size)) throw new Error('the fill refused the blob');
-      this.mode = 'pieces';
-      this.#piece = new PieceSink(this.target, 0);
-      this.#piece.progress = (bytes) => this.delivered(bytes);
-      this.sized(size, this.#piece);
-      return;
-    }
-    if (status === 206) throw new Error(`a Range for the first piece was answered with ${headerValue(headers, 'content-range') ?? 'no Content-Range'}`);
+    if (status === 206) return this.#startPieces(headers);
     this.mode = 'single';
     this.target.start(status, headers);
   }
 
+  /**
+   * The probe's range is bytes 0..probeSize-1, or the whole blob when that is smaller: the
+   * answer must say so in both its Content-Range and its Content-Length, and its body may not
+   * run past it (a lying mirror's bytes would land on the next piece's).
+   */
+  #startPieces(headers: ResponseHeaders): void {
+    const size = contentRange(headers)?.size;
+    if (size === undefined)
+      throw new ResumeMismatchError(`a Range for the first piece was answered with ${headerValue(headers, 'content-range') ?? 'no Content-Range'}`);
+    const piece = new PieceSink(this.target, 0);
+    const checked = continuationSink(piece, 0, Math.min(this.probeSize, size) - 1, size);
+    checked.start(206, headers);
+    if (!this.target.startPieces(size)) throw new Error('the fill refused the blob');
+    this.mode = 'pieces';
+    this.#checked = checked;
+    piece.progress = (bytes) => this.delivered(bytes);
+    this.sized(size, piece);
+  }
+
   write(chunk: Buffer): boolean {
-    return this.#piece?.write(chunk) ?? this.target.write(chunk);
+    return this.#checked?.write(chunk) ?? this.target.write(chunk);
   }
 
   onceDrain(resume: () => void): void {
-    if (this.#piece !== undefined) this.#piece.onceDrain(resume);
+    if (this.#checked !== undefined) this.#checked.onceDrain(resume);
     else this.target.onceDrain(resume);
   }
 

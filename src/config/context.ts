@@ -1,6 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { AnchorIndex } from './aliases.js';
 import { resolveConfigPath, type FileKind, type FileReference, type KeyPairReference } from './file-references.js';
+import { MergeKeys } from './merge-keys.js';
 import { positionOf } from './positions.js';
 import type { ConfigProblem } from './types.js';
 import type { ValueNode } from './value-node.js';
@@ -11,8 +12,19 @@ import type { ValueNode } from './value-node.js';
  * the config names (checked later, see file-references.ts) and how to turn a node into
  * a position.
  */
+/**
+ * Unknown keys listed one by one, each with its "did you mean": a file of 40k junk keys cost 3 s
+ * of CPU in `check` on those hints and printed 40k lines. The rest are counted in one line.
+ */
+export const MAX_LISTED_UNKNOWN_KEYS = 50;
+
 export class Ctx {
   readonly problems: ConfigProblem[] = [];
+  /** What `<<` merge keys bring into a mapping, worked out once per mapping. */
+  readonly merges = new MergeKeys(this);
+  #unknownKeys = 0;
+  /** The line for the unknown keys past MAX_LISTED_UNKNOWN_KEYS, at the first of them. */
+  #unlisted: { path: string; line: number; col: number; message: string } | undefined;
   readonly files: FileReference[] = [];
   readonly pairs: KeyPairReference[] = [];
 
@@ -27,6 +39,18 @@ export class Ctx {
 
   report(path: string, node: Node | null | undefined, message: string): void {
     this.problems.push({ path, ...positionOf(this.lines, node), message });
+  }
+
+  /** An unknown key; `message` (its hint costs an edit distance per known key) is only made for the ones listed. */
+  reportUnknownKey(path: string, node: Node, message: () => string): void {
+    this.#unknownKeys++;
+    if (this.#unknownKeys <= MAX_LISTED_UNKNOWN_KEYS) return this.report(path, node, message());
+    if (this.#unlisted === undefined) {
+      this.#unlisted = { path, ...positionOf(this.lines, node), message: '' };
+      this.problems.push(this.#unlisted);
+    }
+    const more = this.#unknownKeys - MAX_LISTED_UNKNOWN_KEYS;
+    this.#unlisted.message = `unknown key, and ${more - 1} more unknown keys after it (only the first ${MAX_LISTED_UNKNOWN_KEYS} are listed)`;
   }
 
   /** Records a file path found at `node` and returns it resolved against the config file's directory. */

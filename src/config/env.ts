@@ -15,6 +15,7 @@
  *    and is then rejected like any other string weight.
  */
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { keyName } from './merge-keys.js';
 import { indexPath, keyPath } from './paths.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -78,7 +79,7 @@ export function substituteEnv(root: Node | null, env: Env, report: EnvReport): R
   const walk = (node: unknown, path: string): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+        const key = isScalar(pair.key) ? keyName(pair.key) : '?';
         walk(pair.value, keyPath(path, key));
       }
     } else if (isSeq(node)) {

@@ -25,7 +25,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter } from 'yaml';
 import { AnchorIndex } from './aliases.js';
 import { Ctx } from './context.js';
 import { substituteEnv, type Env } from './env.js';
@@ -38,6 +38,8 @@ import { positionAt, positionOf } from './positions.js';
 import { applyOverrides, type ConfigOverrides } from './overrides.js';
 import type { Config, ConfigProblem } from './types.js';
 import { validateConfig } from './validate.js';
+import { parseYamlDocument } from './yaml-document.js';
+import { MAX_CONFIG_DEPTH } from './nesting.js';
 
 export { ConfigError, formatProblems } from './errors.js';
 export type { ConfigOverrides } from './overrides.js';
@@ -60,6 +62,7 @@ export interface ParsedConfig {
  */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const MAX_CONFIG_ALIASES = 1000;
+export { MAX_CONFIG_DEPTH } from './nesting.js';
 
 /** Text in, Config out. Pure: the file system is not touched (see `loadConfigFile`). */
 export function parseConfig(text: string, source: string, env: Env, overrides: ConfigOverrides = {}): Config {
@@ -72,12 +75,18 @@ export function parseConfigWithFiles(text: string, source: string, env: Env, ove
   if (size > MAX_CONFIG_BYTES) throw tooLarge(source, size);
   const lines = new LineCounter();
   // A UTF-8 BOM would otherwise count as a column on line 1.
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
-    lineCounter: lines,
+  const parsed = parseYamlDocument(text.replace(/^\uFEFF/, ''), lines, {
     prettyErrors: false,
     // Duplicate keys are reported by the validator, which can name the key path and the first occurrence.
     uniqueKeys: false,
+    // Marks plain `<<` keys; what they bring in is worked out by the validator (merge-keys.ts).
+    merge: true,
   });
+  if ('tooDeepAt' in parsed) {
+    const message = `collections nest more than ${MAX_CONFIG_DEPTH} deep here; a config file may nest at most ${MAX_CONFIG_DEPTH} levels`;
+    throw new ConfigError(source, [{ path: '', ...positionAt(lines, parsed.tooDeepAt), message }]);
+  }
+  const { doc } = parsed;
 
   const yamlProblems = [...doc.errors, ...doc.warnings].map((e): ConfigProblem => ({ path: '', ...positionAt(lines, e.pos[0]), message: e.message }));
   const anchors = new AnchorIndex(doc);

@@ -4,9 +4,10 @@
  * with `field` / `requiredField`, which report their own problems and keep
  * going so that one run lists every mistake.
  */
-import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node, type Pair, type Scalar } from 'yaml';
 import { describe, type Check } from './checks.js';
 import type { Ctx } from './context.js';
+import { isMergeKey, keyName } from './merge-keys.js';
 import { indexPath, keyPath } from './paths.js';
 import { closestKey } from './suggest.js';
 import type { ValueNode } from './value-node.js';
@@ -31,50 +32,65 @@ const emptySection = (path: string, node: Node | null): Section => ({ path, node
  * a "required key is missing" for each of them.
  */
 export function readSection(ctx: Ctx, node: ValueNode, path: string, known: readonly string[]): Section | undefined {
-  return readMapping(ctx, node, path, (name) => {
-    if (known.includes(name)) return undefined;
-    const hint = closestKey(name, known);
-    return hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`;
-  });
+  return readMapping(ctx, node, path, known);
+}
+
+function unknownKeyMessage(name: string, known: readonly string[]): string {
+  const hint = closestKey(name, known);
+  return hint === undefined ? `unknown key; expected one of ${known.join(', ')}` : `unknown key; did you mean "${hint}"?`;
 }
 
 /**
  * Reads `node` as a mapping whose keys are names the user chooses (the
- * `registries:` map), so no key is unknown; duplicate and merge keys are
- * still reported.
+ * `registries:` map), so no key is unknown; duplicate keys are still
+ * reported, and merge keys work as in any mapping.
  */
 export function readNamedSection(ctx: Ctx, node: ValueNode, path: string): Section | undefined {
-  return readMapping(ctx, node, path, () => undefined);
+  return readMapping(ctx, node, path, undefined);
 }
 
-/** `unknownKey` returns the problem for a key that is not allowed, or undefined for one that is. */
-function readMapping(ctx: Ctx, node: ValueNode, path: string, unknownKey: (name: string) => string | undefined): Section | undefined {
+/** `known`: the keys allowed, or undefined when any key is. */
+function readMapping(ctx: Ctx, node: ValueNode, path: string, known: readonly string[] | undefined): Section | undefined {
   if (!isMap(node)) {
     if (!ctx.alreadyReported(node)) ctx.report(path, node, `must be a mapping, got ${describe(node)}`);
     return undefined;
   }
   const entries = new Map<string, Entry>();
+  let merge: Pair | undefined;
   for (const pair of node.items) {
     if (!isScalar(pair.key)) {
       ctx.report(path, (pair.key as Node | null) ?? node, 'keys must be plain strings');
       continue;
     }
-    const name = String(pair.key.value);
+    const name = keyName(pair.key);
     const where = keyPath(path, name);
-    const first = entries.get(name);
-    const unknown = unknownKey(name);
+    const first = isMergeKey(pair.key) ? merge?.key : entries.get(name)?.key;
     if (first !== undefined) {
-      ctx.report(where, pair.key, `duplicate key; first defined at line ${ctx.lineOf(first.key)}`);
-    } else if (name === '<<') {
-      // YAML 1.2 has no merge keys; silently treating `<<` as data would drop the merged settings.
-      ctx.report(where, pair.key, 'merge keys ("<<") are not supported; repeat the keys or alias a whole value');
-    } else if (unknown !== undefined) {
-      ctx.report(where, pair.key, unknown);
+      ctx.report(where, pair.key, `duplicate key; first defined at line ${ctx.lineOf(first as Node)}`);
+    } else if (isMergeKey(pair.key)) {
+      merge = pair;
+    } else if (known !== undefined && !known.includes(name)) {
+      ctx.reportUnknownKey(where, pair.key, () => unknownKeyMessage(name, known));
     } else {
       entries.set(name, { key: pair.key, value: ctx.resolve(pair.value) });
     }
   }
+  if (merge !== undefined) addMerged(ctx, entries, path, merge, known);
   return { path, node, entries };
+}
+
+/** What `<<` brings in, under the keys the mapping does not set itself (merge-keys.ts). */
+function addMerged(ctx: Ctx, entries: Map<string, Entry>, path: string, merge: Pair, known: readonly string[] | undefined): void {
+  for (const { name, key, value } of ctx.merges.pairsOf(path, merge)) {
+    if (entries.has(name)) continue;
+    if (known !== undefined && !known.includes(name)) {
+      // Reported at the merge key, where the mapping gets it; the merged mapping may be fine where it is.
+      const from = `merged in from line ${ctx.lineOf(key)}`;
+      ctx.reportUnknownKey(keyPath(path, name), merge.key as Node, () => `${unknownKeyMessage(name, known)} (${from})`);
+    } else {
+      entries.set(name, { key, value: ctx.resolve(value) });
+    }
+  }
 }
 
 /**

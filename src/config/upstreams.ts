@@ -7,7 +7,7 @@ import { isAlias, isSeq } from 'yaml';
 import { readAuth } from './auth.js';
 import { readBreaker } from './breaker.js';
 import { readHealth } from './health.js';
-import { boolean, describe, duration, expected, fromString, integer, ok, scalarValue, type Check } from './checks.js';
+import { boolean, describe, duration, expected, fail, fromString, integer, ok, scalarValue, type Check } from './checks.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from './defaults.js';
 import { fileField } from './file-field.js';
@@ -20,10 +20,14 @@ import type { BreakerConfig, HealthConfig, RedirectConfig, UpstreamConfig } from
 import type { UniqueValues } from './unique.js';
 import { normaliseUpstreamUrl } from './url.js';
 
-// Names end up in metric labels, log fields and URLs, hence the tight alphabet.
+// Names end up in metric labels, log fields and URLs, hence the tight alphabet, and the length
+// cap: every series and log line carries the name, and a 900 KB one was accepted (issue 13's fuzz).
 const NAME_RE = /^[a-z0-9-]+$/;
+const MAX_UPSTREAM_NAME = 64;
 const upstreamName: Check<string> = (node) => {
   const v = scalarValue(node);
+  // Before the alphabet: the value is not repeated in the message, which would be as long as it.
+  if (typeof v === 'string' && v.length > MAX_UPSTREAM_NAME) return fail(`must be at most ${MAX_UPSTREAM_NAME} characters, got ${v.length}`);
   return typeof v === 'string' && NAME_RE.test(v) ? ok(v) : expected('a name of lowercase letters, digits and "-"', node);
 };
 

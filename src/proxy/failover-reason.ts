@@ -15,6 +15,7 @@ const REASONS: Record<FailoverReason, true> = {
   redirect: true,
   digest: true,
   bad_manifest: true,
+  bad_blob: true,
   queue: true,
   '5xx': true,
   ratelimit: true,

@@ -169,7 +169,7 @@ class FailoverRun implements AttemptHooks {
     this.#fellOver(name, attemptReason(err), `${describe(err)}; resuming at byte ${from} elsewhere`);
     this.#resumption = { status: resumable.status, range: resumable.range, relayed: bytes, broken: err };
     this.#attemptRequest = { ...this.#attemptRequest, headers: { ...this.request.headers, range: rangeHeader(from, resumable.range.end) } };
-    this.#sink = continuationSink(this.sink, from, resumable.range.end);
+    this.#sink = continuationSink(this.sink, from, resumable.range.end, resumable.range.size);
     return undefined;
   }
 

@@ -3,17 +3,20 @@
  * it): the per-route policy, then the fetch.
  *
  *   route                     checked before it is passed on               verified while it streams   resumable elsewhere
- *   blob GET                  —                                            yes, against its digest     yes (same digest, same bytes)
+ *   blob GET                  not a web page (text/html); a 206's           yes, against its digest     yes (same digest, same bytes)
+ *                             Content-Length is its Content-Range's
  *   manifest GET              held whole: a manifest type, JSON, bounded;   —                           no (small; a retry is cheaper)
  *                             by digest, the bytes hash to it; by tag, to
  *                             the Docker-Content-Digest sent with them
  *   manifest HEAD             its Content-Type                             —                           no
- *   blob HEAD, tags/list      —                                            no                          no
+ *   blob HEAD                 not a web page (text/html)                   no                          no
+ *   tags/list                 —                                            no                          no
  */
 import type { FetchSignal } from '../stream/abort.js';
 import type { Sink } from '../stream/sink.js';
 import { fetchFromUpstreams, type FetchDeps, type FetchRequest } from './fetch-from-upstreams.js';
 import type { FetchResult } from './fetch-result.js';
+import { blobAnswerSink } from './blob-answer.js';
 import { hedgedFetch } from './hedge.js';
 import { manifestCheckingSink } from './manifest-check.js';
 import { verifyingSink } from './verify.js';
@@ -41,7 +44,8 @@ function policySink({ method, route }: PullRequest, sink: Sink, verifyDigests: b
     const byDigest = verifyDigests && route.reference.includes(':');
     return manifestCheckingSink(sink, { method, digest: byDigest ? route.reference : undefined, checkAnnounced: verifyDigests && !byDigest });
   }
-  // A blob is named by its digest: it is verified as it streams.
-  if (route.kind === 'blob' && method === 'GET' && verifyDigests) return verifyingSink(sink, route.digest);
-  return sink;
+  if (route.kind !== 'blob') return sink;
+  // A blob is named by its digest: it is verified as it streams. A web page, or a 206 that is
+  // not what its headers say, is refused before that (blob-answer.ts).
+  return blobAnswerSink(method === 'GET' && verifyDigests ? verifyingSink(sink, route.digest) : sink);
 }

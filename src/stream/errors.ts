@@ -6,9 +6,10 @@
 
 /**
  * `digest`: the bytes do not match their digest; `range`: a continuation is not the range asked
- * for; `manifest`: an answer to a manifest request is not a manifest (an HTML error page).
+ * for; `manifest`: an answer to a manifest request is not a manifest (an HTML error page);
+ * `blob`: an answer to a blob request is not a blob (an HTML error page).
  */
-export type RefusalReason = 'digest' | 'range' | 'manifest';
+export type RefusalReason = 'digest' | 'range' | 'manifest' | 'blob';
 
 export class SinkRefusedError extends Error {
   constructor(
@@ -36,8 +37,9 @@ export class DigestMismatchError extends SinkRefusedError {
 
 export class ResumeMismatchError extends SinkRefusedError {
   readonly code = 'RESUME_MISMATCH';
-  constructor(message: string) {
-    super('range', message, false, 0);
+  /** At its headers nothing passed on; mid-body (a body longer than its range) the refused chunk is withheld. */
+  constructor(message: string, passedOn = false, withheld = 0) {
+    super('range', message, passedOn, withheld);
   }
 }
 
@@ -45,5 +47,12 @@ export class BadManifestError extends SinkRefusedError {
   readonly code = 'BAD_MANIFEST';
   constructor(message: string, withheld = 0) {
     super('manifest', message, false, withheld);
+  }
+}
+
+export class BadBlobError extends SinkRefusedError {
+  readonly code = 'BAD_BLOB';
+  constructor(message: string) {
+    super('blob', message, false, 0);
   }
 }

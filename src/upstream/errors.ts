@@ -6,13 +6,15 @@ import { SinkRefusedError, type RefusalReason } from '../stream/errors.js';
 
 /**
  * `bad_manifest`: the answer to a manifest request was not a manifest (an HTML page, not JSON,
- * too large); `queue`: no connection of the upstream's pool came free within `timeouts.queue`.
+ * too large); `bad_blob`: the answer to a blob request was an HTML page; `queue`: no
+ * connection of the upstream's pool came free within `timeouts.queue`.
  */
-export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'bad_manifest' | 'queue' | 'aborted';
+export type AttemptFailureReason = 'connect' | 'reset' | 'timeout' | 'auth' | 'redirect' | 'digest' | 'bad_manifest' | 'bad_blob' | 'queue' | 'aborted';
 
 const REFUSAL_REASONS: Record<RefusalReason, AttemptFailureReason> = {
   digest: 'digest',
   manifest: 'bad_manifest',
+  blob: 'bad_blob',
   // A continuation that is not the range asked for is reported like a broken connection.
   range: 'reset',
 };

@@ -105,7 +105,21 @@ export const MAX_RETRIES = 2;
 
 const accepted = (p: Pulled): boolean => p.complete && p.status >= 200 && p.status < 300;
 
-const REASONS = ['connect', 'reset', 'timeout', 'redirect', 'digest', 'bad_manifest', 'range', 'queue', '5xx', 'ratelimit', 'notfound', 'breaker_open'];
+const REASONS = [
+  'connect',
+  'reset',
+  'timeout',
+  'redirect',
+  'digest',
+  'bad_manifest',
+  'bad_blob',
+  'range',
+  'queue',
+  '5xx',
+  'ratelimit',
+  'notfound',
+  'breaker_open',
+];
 
 export async function runCell(fault: Fault, kind: Kind, cache: boolean, content: Content, good: FakeUpstream, internal: FakeUpstream): Promise<CellRun> {
   const bad = fault === 'refused' ? undefined : await startFakeUpstream(contentMirror(content, fault, internal.url));

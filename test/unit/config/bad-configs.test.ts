@@ -168,6 +168,11 @@ const cases: Case[] = [
     expected: ['conf/x.yaml:2:11 upstreams[0].name: must be a name of lowercase letters, digits and "-", got string "docker_hub"'],
   },
   {
+    name: 'name longer than 64 characters (it is in every metric series and log line)',
+    yaml: doc('upstreams:', `  - name: ${'a'.repeat(65)}`, '    url: https://registry-1.docker.io'),
+    expected: ['conf/x.yaml:2:11 upstreams[0].name: must be at most 64 characters, got 65'],
+  },
+  {
     name: 'maxConnections 0',
     yaml: doc(...HUB, '    maxConnections: 0'),
     expected: ['conf/x.yaml:4:21 upstreams[0].maxConnections: must be an integer >= 1, got 0'],
@@ -341,12 +346,9 @@ const cases: Case[] = [
     expected: ['conf/x.yaml:5:5 upstreams[0].weight: duplicate key; first defined at line 4'],
   },
   {
-    name: 'merge key',
-    yaml: doc('upstreams:', '  - <<: { url: "https://a" }', '    name: hub'),
-    expected: [
-      'conf/x.yaml:2:5 upstreams[0].<<: merge keys ("<<") are not supported; repeat the keys or alias a whole value',
-      'conf/x.yaml:2:5 upstreams[0].url: required key is missing',
-    ],
+    name: 'a merge key brings in a value that is checked like one written there',
+    yaml: doc('upstreams:', '  - <<: { url: "https://a", weight: -1 }', '    name: hub'),
+    expected: ['conf/x.yaml:2:37 upstreams[0].weight: must be an integer >= 0, got -1'],
   },
 
   // --- redirects ---
