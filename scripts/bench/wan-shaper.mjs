@@ -15,6 +15,9 @@
  * GET http://127.0.0.1:P/stats → {"mirrors":[{listen,target,rate,bytesDown,bytesUp,connections,lastDownAt}]}
  * `lastDownAt`: when the shaper last delivered a mirror→client byte of that mirror (epoch ms,
  * fractional; 0 before any): the end of a pull's WAN time, read by fleet-wan.mjs (issue 10).
+ * POST http://127.0.0.1:P/rate?listen=PORT&rate=BYTES_PER_S → 204: that mirror's link runs at the
+ * new rate from its next piece on (pieces already scheduled keep their times): a mirror that
+ * slows down mid-run, for adaptive-balance.mjs (issue 10 §2).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -145,6 +148,18 @@ for (const m of mirrors) serve(m);
 
 http
   .createServer((req, res) => {
+    const url = new URL(req.url, 'http://stats');
+    if (req.method === 'POST' && url.pathname === '/rate') {
+      const m = mirrors.find((x) => x.listen === Number(url.searchParams.get('listen')));
+      const rate = Number(url.searchParams.get('rate'));
+      if (m === undefined || !(rate > 0)) {
+        res.writeHead(400).end();
+        return;
+      }
+      m.rate = rate;
+      res.writeHead(204).end();
+      return;
+    }
     const body = JSON.stringify({
       mirrors: mirrors.map(({ listen, target, rate, bytesDown, bytesUp, connections, lastDownAt }) => ({
         listen,
