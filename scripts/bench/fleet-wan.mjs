@@ -22,6 +22,7 @@ import { generateRegistryTree, upstreamNginxConf } from './fixtures.mjs';
 import { startPeer } from './peers.mjs';
 import {
   CLK_TCK,
+  childPids,
   cpuLineTicks,
   freePort,
   httpRequest,
@@ -97,6 +98,9 @@ export async function setupWan(env, { ratesMiB, rttMs, layerMiB }) {
     mirrorPorts,
     shaperPorts,
     accessLog,
+    /** The shaper's and the mirrors' processes (CPU accounting of the client core). */
+    pids: () => [shaper.pid, mirror.pid, ...childPids(mirror.pid)],
+    shaperPid: shaper.pid,
     stats: async () => JSON.parse((await httpRequest(`http://127.0.0.1:${statsPort}/stats`)).body.toString()).mirrors,
     stop: async () => {
       await stop(shaper);
