@@ -72,7 +72,7 @@ function writeBigRandomBlob(blobDir, size) {
 
 /**
  * Writes the tree under `root` (a fresh directory) and returns the paths the workloads use.
- * `layerSizes`: uncompressed random payload of each of the image's 3 layers, in bytes.
+ * `layerSizes`: uncompressed random payload of each of the image's layers (3 by default), in bytes.
  */
 export function generateRegistryTree(root, { bigBlobBytes = 256 * 1024 * 1024, layerSizes = [6 << 20, 3 << 20, 1 << 20] } = {}) {
   const base = join(root, 'v2', REPO);

@@ -5,6 +5,7 @@
  *   node scripts/bench/wan-single.mjs [--peers=mirrorgate-cache,mirrorgate-serial,nginx-cache]
  *     [--reps=5] [--client=skopeo|curl] [--layers=96] [--rates=60,40,20] [--rtt=20]
  *     [--parallel=minSize,pieceSize,perMirror] [--cpu-prof=DIR] [--json=FILE] [--no-pin]
+ *     [--timeline] [--baseline=DIR] [--shaper-piece=BYTES]
  *
  * Peers: the fleet-wan ones (mirrorgate-cache, nginx, nginx-cache, distribution), plus
  *   mirrorgate-serial  mirrorgate-cache with `cache.parallel: false` (every blob from one mirror)
@@ -45,6 +46,7 @@ const { values: flags } = parseArgs({
     json: { type: 'string' },
     baseline: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    'shaper-piece': { type: 'string' },
     timeline: { type: 'boolean', default: false },
   },
 });
@@ -112,7 +114,7 @@ async function pullOnce(id, wan, env, rep) {
   const direct = { 'mirror-direct': wan.mirrorPorts[0], 'shaped-direct': wan.shaperPorts[0] }[id];
   const peer = id === 'ideal' ? undefined : direct !== undefined ? { port: direct, pids: () => [], stop: async () => {} } : await startPeer({ 'mirrorgate-serial': 'mirrorgate-cache', 'mirrorgate-base': 'mirrorgate-baseline' }[id] ?? id, ctx);
   const load = os.loadavg()[0];
-  const s0 = await wan.stats();
+  const s0 = await wan.stats(true);
   const cpu0 = peer ? sumCpu(peer.pids()) : 0;
   const shaper0 = sumCpu([wan.shaperPid]);
   const wanCpu0 = sumCpu(wan.pids());
@@ -152,9 +154,10 @@ async function pullOnce(id, wan, env, rep) {
   const total = per.reduce((a, n) => a + n, 0);
   const shares = per.map((n) => Math.round((100 * n) / total)).join('/');
   const wanS = (lastAt - startedAt) / 1000;
+  const lagMs = Math.max(...s1.map((m) => m.maxLagMs));
   if (flags.timeline) log(timeline(wan, logOffset, startedAt));
   return { id, rep, wall, wanS, wanTmin: wanS / wan.tminS, shares, shapedX: total / wan.imageBytes, cpuS: env.lastCpuS, load, ok,
-    clientBusy: env.clientBusy, shaperCpuS: env.shaperCpuS, mirrorCpuS: env.mirrorCpuS };
+    lagMs, clientBusy: env.clientBusy, shaperCpuS: env.shaperCpuS, mirrorCpuS: env.mirrorCpuS };
 }
 
 /** The mirrors' blob responses of the round: mirror, range, MiB, start → end (s from the round's start). */
@@ -192,15 +195,15 @@ const spread = (xs) => (Math.max(...xs) - Math.min(...xs)) / (2 * median(xs));
 
 function summary(rows, wan) {
   const out = [];
-  out.push(`| peer | n | wall s (median ±spread) | WAN s | WAN ÷ T_min [min–max] | shares % (last) | shaped ÷ image | peer CPU s | load |`);
-  out.push('|---|---:|---:|---:|---:|---|---:|---:|---:|');
+  out.push(`| peer | n | wall s (median ±spread) | WAN s | WAN ÷ T_min [min–max] | shares % (last) | shaped ÷ image | peer CPU s | shaper late ms | load |`);
+  out.push('|---|---:|---:|---:|---:|---|---:|---:|---:|---:|');
   for (const id of peerIds) {
     const r = rows.filter((x) => x.id === id && x.ok);
     if (r.length === 0) continue;
     const w = r.map((x) => x.wall);
     const t = r.map((x) => x.wanTmin);
     out.push(
-      `| ${id} | ${r.length} | ${median(w).toFixed(2)} ±${(100 * spread(w)).toFixed(0)}% | ${median(r.map((x) => x.wanS)).toFixed(2)} | ${median(t).toFixed(2)}× [${Math.min(...t).toFixed(2)}–${Math.max(...t).toFixed(2)}] | ${r.at(-1).shares} | ${median(r.map((x) => x.shapedX)).toFixed(2)} | ${median(r.map((x) => x.cpuS)).toFixed(2)} | ${Math.min(...r.map((x) => x.load)).toFixed(1)}–${Math.max(...r.map((x) => x.load)).toFixed(1)} |`,
+      `| ${id} | ${r.length} | ${median(w).toFixed(2)} ±${(100 * spread(w)).toFixed(0)}% | ${median(r.map((x) => x.wanS)).toFixed(2)} | ${median(t).toFixed(2)}× [${Math.min(...t).toFixed(2)}–${Math.max(...t).toFixed(2)}] | ${r.at(-1).shares} | ${median(r.map((x) => x.shapedX)).toFixed(2)} | ${median(r.map((x) => x.cpuS)).toFixed(2)} | ${median(r.map((x) => x.lagMs)).toFixed(0)} | ${Math.min(...r.map((x) => x.load)).toFixed(1)}–${Math.max(...r.map((x) => x.load)).toFixed(1)} |`,
     );
   }
   out.push(`T_min ${wan.tminS.toFixed(2)} s (${(wan.imageBytes / MiB).toFixed(1)} MiB at ${wan.ratesMiB.join('+')} MiB/s)`);
@@ -215,6 +218,7 @@ async function main() {
     ratesMiB: flags.rates.split(',').map(Number),
     rttMs: Number(flags.rtt),
     layerMiB: flags.layers.split(',').map(Number),
+    pieceBytes: flags['shaper-piece'] === undefined ? undefined : Number(flags['shaper-piece']),
   });
   log(`image ${(wan.imageBytes / MiB).toFixed(1)} MiB, blobs ${wan.blobs.map((b) => (b.size / MiB).toFixed(1)).join('/')} MiB, T_min ${wan.tminS.toFixed(2)} s`);
   const rows = [];
@@ -225,7 +229,7 @@ async function main() {
         const r = await pullOnce(id, wan, env, rep);
         rows.push(r);
         log(
-          `[${rep + 1}/${reps}] ${id.padEnd(18)} wall ${r.wall.toFixed(2)} s, WAN ${r.wanS.toFixed(2)} s (${r.wanTmin.toFixed(2)}× T_min), shares ${r.shares} %, shaped ${r.shapedX.toFixed(2)}×, CPU ${r.cpuS.toFixed(2)} s, client core ${(100 * r.clientBusy).toFixed(0)}% busy (shaper ${r.shaperCpuS.toFixed(2)} s, mirrors ${r.mirrorCpuS.toFixed(2)} s), load ${r.load.toFixed(1)}${r.ok ? '' : ' FAILED'}`,
+          `[${rep + 1}/${reps}] ${id.padEnd(18)} wall ${r.wall.toFixed(2)} s, WAN ${r.wanS.toFixed(2)} s (${r.wanTmin.toFixed(2)}× T_min), shares ${r.shares} %, shaped ${r.shapedX.toFixed(2)}×, CPU ${r.cpuS.toFixed(2)} s, client core ${(100 * r.clientBusy).toFixed(0)}% busy (shaper ${r.shaperCpuS.toFixed(2)} s, mirrors ${r.mirrorCpuS.toFixed(2)} s, shaper late ≤ ${r.lagMs.toFixed(0)} ms), load ${r.load.toFixed(1)}${r.ok ? '' : ' FAILED'}`,
         );
       }
     }
