@@ -114,7 +114,7 @@ async function gauges(port) {
     lat: read('mirrorgate_upstream_measured_latency_seconds', 1000),
   };
 }
-const effectiveWeights = async (port) => (await gauges(port)).w;
+const _effectiveWeights = async (port) => (await gauges(port)).w;
 
 const bytesDown = async (wan) => (await wan.stats()).map((m) => m.bytesDown);
 const diff = (a, b) => a.map((x, i) => x - b[i]);
@@ -240,7 +240,13 @@ async function slowdownRun(wan, mode, rep) {
       belowLast: firstBelow(2),
       windows,
       seq: `${before.map((p) => p.mirror).join('')}|${after.map((p) => p.mirror).join('')}`,
-      trace: after.map((p) => ({ t: +((p.at + p.ms - dropAt) / 1000).toFixed(2), m: p.mirror, ms: Math.round(p.ms), w: p.w.map((x) => +x.toFixed(3)), tput: p.tput.map((x) => +x.toFixed(1)) })),
+      trace: after.map((p) => ({
+        t: +((p.at + p.ms - dropAt) / 1000).toFixed(2),
+        m: p.mirror,
+        ms: Math.round(p.ms),
+        w: p.w.map((x) => +x.toFixed(3)),
+        tput: p.tput.map((x) => +x.toFixed(1)),
+      })),
       warmWeights: before.at(-1).w,
       warmTput: before.at(-1).tput,
       endTput: after.at(-1).tput,
@@ -308,13 +314,25 @@ function report(meta, main, slow) {
   lines.push(
     '| | static | adaptive | adaptive ÷ static (paired per repetition) |',
     '|---|---|---|---|',
-    `| serial: ${meta.blobs} pulls, sum of pull times (s) | ${fmt(S.map((r) => r.serialS))} | ${fmt(A.map((r) => r.serialS))} | ${fmt(paired((r) => r.serialS), 3)} |`,
-    `| serial: first ${meta.blobs / 2} pulls (s) | ${fmt(S.map((r) => r.serialFirstHalfS))} | ${fmt(A.map((r) => r.serialFirstHalfS))} | ${fmt(paired((r) => r.serialFirstHalfS), 3)} |`,
-    `| serial: last ${meta.blobs / 2} pulls (s) | ${fmt(S.map((r) => r.serialSecondHalfS))} | ${fmt(A.map((r) => r.serialSecondHalfS))} | ${fmt(paired((r) => r.serialSecondHalfS), 3)} |`,
+    `| serial: ${meta.blobs} pulls, sum of pull times (s) | ${fmt(S.map((r) => r.serialS))} | ${fmt(A.map((r) => r.serialS))} | ${fmt(
+      paired((r) => r.serialS),
+      3,
+    )} |`,
+    `| serial: first ${meta.blobs / 2} pulls (s) | ${fmt(S.map((r) => r.serialFirstHalfS))} | ${fmt(A.map((r) => r.serialFirstHalfS))} | ${fmt(
+      paired((r) => r.serialFirstHalfS),
+      3,
+    )} |`,
+    `| serial: last ${meta.blobs / 2} pulls (s) | ${fmt(S.map((r) => r.serialSecondHalfS))} | ${fmt(A.map((r) => r.serialSecondHalfS))} | ${fmt(
+      paired((r) => r.serialSecondHalfS),
+      3,
+    )} |`,
     `| serial: pulls per mirror ${NAMES.join('/')} (median share %) | ${shareStr(S.map((r) => r.serialCounts))} | ${shareStr(A.map((r) => r.serialCounts))} | |`,
     `| serial: last ${meta.blobs / 2} pulls per mirror (median share %) | ${shareStr(S.map((r) => r.serialSecondHalfCounts))} | ${shareStr(A.map((r) => r.serialSecondHalfCounts))} | |`,
     `| serial: shaper bytes per mirror (median share %) | ${shareStr(S.map((r) => r.serialBytes))} | ${shareStr(A.map((r) => r.serialBytes))} | |`,
-    `| concurrent: ${STREAMS} streams × ${PASSES * meta.blobs / STREAMS} pulls, wall (s) | ${fmt(S.map((r) => r.concS))} | ${fmt(A.map((r) => r.concS))} | ${fmt(paired((r) => r.concS), 3)} |`,
+    `| concurrent: ${STREAMS} streams × ${(PASSES * meta.blobs) / STREAMS} pulls, wall (s) | ${fmt(S.map((r) => r.concS))} | ${fmt(A.map((r) => r.concS))} | ${fmt(
+      paired((r) => r.concS),
+      3,
+    )} |`,
     `| concurrent: shaper bytes per mirror (median share %) | ${shareStr(S.map((r) => r.concBytes))} | ${shareStr(A.map((r) => r.concBytes))} | |`,
     `| mirrorgate CPU % of one core, serial / concurrent (median) | ${median(S.map((r) => r.serialCpuPct)).toFixed(0)} / ${median(S.map((r) => r.concCpuPct)).toFixed(0)} | ${median(A.map((r) => r.serialCpuPct)).toFixed(0)} / ${median(A.map((r) => r.concCpuPct)).toFixed(0)} | |`,
     `| effective weights ${NAMES.join('/')} at the end (median) | ${NAMES.map((_, i) => median(S.map((r) => r.weightsAfter[i])).toFixed(2)).join('/')} | ${NAMES.map((_, i) => median(A.map((r) => r.weightsAfter[i])).toFixed(2)).join('/')} | |`,
@@ -328,7 +346,7 @@ function report(meta, main, slow) {
   lines.push(
     `Reference (link time only, no latency): one blob takes ${RATES.map((r) => `${tOne(r).toFixed(0)} ms at ${r}`).join(', ')}; serial ${meta.blobs} pulls ` +
       `all on ${NAMES[0]} ${((meta.blobs * tOne(RATES[0])) / 1000).toFixed(2)} s, in speed shares (${RATES.map((r) => ((100 * r) / rate).toFixed(0)).join('/')} %) ${((meta.blobs * 3 * meta.blobBytes) / (rate * MiB)).toFixed(2)} s, ` +
-      `equal thirds ${((meta.blobs / 3) * RATES.reduce((a, r) => a + tOne(r), 0) / 1000).toFixed(2)} s. Concurrent ${PASSES * meta.blobs} pulls with every link busy: ` +
+      `equal thirds ${(((meta.blobs / 3) * RATES.reduce((a, r) => a + tOne(r), 0)) / 1000).toFixed(2)} s. Concurrent ${PASSES * meta.blobs} pulls with every link busy: ` +
       `${((PASSES * meta.blobs * meta.blobBytes) / (rate * MiB)).toFixed(2)} s in speed shares; in equal thirds the ${RATES[2]} MiB/s link alone needs ${((PASSES * meta.blobs * meta.blobBytes) / 3 / (RATES[2] * MiB)).toFixed(2)} s.`,
     '',
   );
@@ -336,7 +354,9 @@ function report(meta, main, slow) {
   lines.push('| mode | rep | serial s | concurrent s | serial pulls per mirror | concurrent bytes % | serial sequence |', '|---|---|---|---|---|---|---|');
   for (const r of main)
     lines.push(
-      `| ${r.mode} | ${r.rep} | ${r.serialS.toFixed(2)} | ${r.concS.toFixed(2)} | ${r.serialCounts.join('/')} | ${shares(r.concBytes).map((x) => x.toFixed(0)).join('/')} | \`${r.serialSeq}\` |`,
+      `| ${r.mode} | ${r.rep} | ${r.serialS.toFixed(2)} | ${r.concS.toFixed(2)} | ${r.serialCounts.join('/')} | ${shares(r.concBytes)
+        .map((x) => x.toFixed(0))
+        .join('/')} | \`${r.serialSeq}\` |`,
     );
   lines.push('');
   lines.push(`## Slowdown: ${NAMES[0]} drops to ${DROP} MiB/s after ${WARM} serial pulls, ${AFTER} more serial pulls`, '');
@@ -344,7 +364,9 @@ function report(meta, main, slow) {
   const SA = slow.filter((r) => r.mode === 'adaptive');
   const expect = [DROP, ...RATES.slice(1)];
   lines.push(
-    `After the drop the speeds are ${expect.join('/')} MiB/s: speed shares ${shares(expect).map((x) => x.toFixed(0)).join('/')} %. ` +
+    `After the drop the speeds are ${expect.join('/')} MiB/s: speed shares ${shares(expect)
+      .map((x) => x.toFixed(0))
+      .join('/')} %. ` +
       `"Demoted" is the first pull after the drop after which /metrics shows ${NAMES[0]}'s effective weight below ${NAMES[1]}'s (no longer the top) and below ${NAMES[2]}'s (last, as it now is); seconds from the drop to the end of that pull.`,
     '',
   );
@@ -352,7 +374,13 @@ function report(meta, main, slow) {
   lines.push(
     '| | static | adaptive |',
     '|---|---|---|',
-    `| mean pull time before the drop (ms) | ${fmt(SS.map((r) => r.beforeMeanMs), 0)} | ${fmt(SA.map((r) => r.beforeMeanMs), 0)} |`,
+    `| mean pull time before the drop (ms) | ${fmt(
+      SS.map((r) => r.beforeMeanMs),
+      0,
+    )} | ${fmt(
+      SA.map((r) => r.beforeMeanMs),
+      0,
+    )} |`,
     `| ${AFTER} pulls after the drop: sum of pull times (s) | ${fmt(SS.map((r) => r.afterS))} | ${fmt(SA.map((r) => r.afterS))} |`,
     `| after the drop: pulls per mirror (median share %) | ${shareStr(SS.map((r) => r.afterCounts))} | ${shareStr(SA.map((r) => r.afterCounts))} |`,
     ...Array.from({ length: winCols }, (_, k) => {
@@ -371,8 +399,12 @@ function report(meta, main, slow) {
   lines.push('Sequences (before | after the drop):', '');
   for (const r of slow) lines.push(`- ${r.mode} rep ${r.rep}: \`${r.seq}\``);
   lines.push('');
-  lines.push(`Adaptive, first 15 pulls after the drop, rep 1: seconds after the drop, mirror, pull ms, effective weights and measured throughput ${NAMES.join('/')} after the pull:`, '');
-  for (const p of (SA[0]?.trace ?? []).slice(0, 15)) lines.push(`- ${p.t} s: ${NAMES[p.m]}, ${p.ms} ms, weights ${p.w.join('/')}, measured ${p.tput.join('/')} MiB/s`);
+  lines.push(
+    `Adaptive, first 15 pulls after the drop, rep 1: seconds after the drop, mirror, pull ms, effective weights and measured throughput ${NAMES.join('/')} after the pull:`,
+    '',
+  );
+  for (const p of (SA[0]?.trace ?? []).slice(0, 15))
+    lines.push(`- ${p.t} s: ${NAMES[p.m]}, ${p.ms} ms, weights ${p.w.join('/')}, measured ${p.tput.join('/')} MiB/s`);
   lines.push('');
   const problems = [...main, ...slow].reduce((a, r) => a + r.problems, 0);
   lines.push(`Warnings/errors in mirrorgate's logs over all runs: ${problems}.`, '');
@@ -414,7 +446,7 @@ try {
   };
   // Calibration: what the machine realizes of each link, pulled straight from the shaper (no gateway).
   meta.directMs = [];
-  for (const [i, port] of wan.shaperPorts.entries()) {
+  for (const [_i, port] of wan.shaperPorts.entries()) {
     const ms = [];
     for (const path of wan.paths.slice(0, 5)) ms.push((await pull(port, path)).ms);
     meta.directMs.push(median(ms));
@@ -427,12 +459,18 @@ try {
     for (const mode of order) {
       const r = await mainRun(wan, mode, rep);
       main.push(r);
-      log(`rep ${rep} ${mode}: serial ${r.serialS.toFixed(2)} s ${r.serialCounts.join('/')}, concurrent ${r.concS.toFixed(2)} s ${shares(r.concBytes).map((x) => x.toFixed(0)).join('/')} %, load ${loadavg()[0].toFixed(1)}`);
+      log(
+        `rep ${rep} ${mode}: serial ${r.serialS.toFixed(2)} s ${r.serialCounts.join('/')}, concurrent ${r.concS.toFixed(2)} s ${shares(r.concBytes)
+          .map((x) => x.toFixed(0))
+          .join('/')} %, load ${loadavg()[0].toFixed(1)}`,
+      );
     }
     for (const mode of order) {
       const r = await slowdownRun(wan, mode, rep);
       slow.push(r);
-      log(`rep ${rep} slowdown ${mode}: after ${r.afterS.toFixed(2)} s ${r.afterCounts.join('/')}, demoted ${r.belowTop.pulls}/${r.belowLast.pulls} pulls ${r.belowTop.s.toFixed(1)}/${r.belowLast.s.toFixed(1)} s; ${r.seq}`);
+      log(
+        `rep ${rep} slowdown ${mode}: after ${r.afterS.toFixed(2)} s ${r.afterCounts.join('/')}, demoted ${r.belowTop.pulls}/${r.belowLast.pulls} pulls ${r.belowTop.s.toFixed(1)}/${r.belowLast.s.toFixed(1)} s; ${r.seq}`,
+      );
     }
   }
   meta.ended = new Date().toISOString();
