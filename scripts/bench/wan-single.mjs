@@ -112,7 +112,12 @@ async function pullOnce(id, wan, env, rep) {
     nodeFlags: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(flags['cpu-prof'])}`, `--cpu-prof-name=${id}-${rep}.cpuprofile`] : [],
   };
   const direct = { 'mirror-direct': wan.mirrorPorts[0], 'shaped-direct': wan.shaperPorts[0] }[id];
-  const peer = id === 'ideal' ? undefined : direct !== undefined ? { port: direct, pids: () => [], stop: async () => {} } : await startPeer({ 'mirrorgate-serial': 'mirrorgate-cache', 'mirrorgate-base': 'mirrorgate-baseline' }[id] ?? id, ctx);
+  const peer =
+    id === 'ideal'
+      ? undefined
+      : direct !== undefined
+        ? { port: direct, pids: () => [], stop: async () => {} }
+        : await startPeer({ 'mirrorgate-serial': 'mirrorgate-cache', 'mirrorgate-base': 'mirrorgate-baseline' }[id] ?? id, ctx);
   const load = os.loadavg()[0];
   const s0 = await wan.stats(true);
   const cpu0 = peer ? sumCpu(peer.pids()) : 0;
@@ -156,8 +161,22 @@ async function pullOnce(id, wan, env, rep) {
   const wanS = (lastAt - startedAt) / 1000;
   const lagMs = Math.max(...s1.map((m) => m.maxLagMs));
   if (flags.timeline) log(timeline(wan, logOffset, startedAt));
-  return { id, rep, wall, wanS, wanTmin: wanS / wan.tminS, shares, shapedX: total / wan.imageBytes, cpuS: env.lastCpuS, load, ok,
-    lagMs, clientBusy: env.clientBusy, shaperCpuS: env.shaperCpuS, mirrorCpuS: env.mirrorCpuS };
+  return {
+    id,
+    rep,
+    wall,
+    wanS,
+    wanTmin: wanS / wan.tminS,
+    shares,
+    shapedX: total / wan.imageBytes,
+    cpuS: env.lastCpuS,
+    load,
+    ok,
+    lagMs,
+    clientBusy: env.clientBusy,
+    shaperCpuS: env.shaperCpuS,
+    mirrorCpuS: env.mirrorCpuS,
+  };
 }
 
 /** The mirrors' blob responses of the round: mirror, range, MiB, start → end (s from the round's start). */
@@ -173,7 +192,10 @@ function timeline(wan, offset, startedAt) {
   }
   rows.sort((a, b) => a.t0 - b.t0);
   return rows
-    .map((r) => `    m${r.mirror + 1} (${wan.ratesMiB[r.mirror]} MiB/s) ${r.status} ${r.range.padEnd(24)} ${r.mib.toFixed(1).padStart(5)} MiB  ${r.t0.toFixed(2)} → ${r.t1.toFixed(2)} s (${(r.mib / (r.t1 - r.t0)).toFixed(0)} MiB/s)`)
+    .map(
+      (r) =>
+        `    m${r.mirror + 1} (${wan.ratesMiB[r.mirror]} MiB/s) ${r.status} ${r.range.padEnd(24)} ${r.mib.toFixed(1).padStart(5)} MiB  ${r.t0.toFixed(2)} → ${r.t1.toFixed(2)} s (${(r.mib / (r.t1 - r.t0)).toFixed(0)} MiB/s)`,
+    )
     .join('\n');
 }
 
@@ -220,7 +242,9 @@ async function main() {
     layerMiB: flags.layers.split(',').map(Number),
     pieceBytes: flags['shaper-piece'] === undefined ? undefined : Number(flags['shaper-piece']),
   });
-  log(`image ${(wan.imageBytes / MiB).toFixed(1)} MiB, blobs ${wan.blobs.map((b) => (b.size / MiB).toFixed(1)).join('/')} MiB, T_min ${wan.tminS.toFixed(2)} s`);
+  log(
+    `image ${(wan.imageBytes / MiB).toFixed(1)} MiB, blobs ${wan.blobs.map((b) => (b.size / MiB).toFixed(1)).join('/')} MiB, T_min ${wan.tminS.toFixed(2)} s`,
+  );
   const rows = [];
   try {
     for (let rep = 0; rep < reps; rep += 1) {
