@@ -1,5 +1,5 @@
 /**
- * fleet-wan (issue 9): F concurrent `skopeo copy` of a ~96 MiB, 3-layer image through a peer
+ * fleet-wan (issue 9): F concurrent `skopeo copy` of a ~96 MiB image (one layer) through a peer
  * whose three mirrors sit behind a shaped WAN (60/40/20 MiB/s, 20 ms RTT: wan-shaper.mjs), once
  * with the peer's cache empty (cold) and once more right after (warm). Each run starts the peer
  * afresh in a new directory, so every cold pull really starts empty.
@@ -22,6 +22,7 @@ import { generateRegistryTree, upstreamNginxConf } from './fixtures.mjs';
 import { startPeer } from './peers.mjs';
 import {
   CLK_TCK,
+  childPids,
   cpuLineTicks,
   freePort,
   httpRequest,
@@ -45,8 +46,12 @@ export const WAN_PEERS = ['mirrorgate-cache', 'nginx', 'nginx-cache', 'distribut
 export const WAN_DEFAULTS = {
   ratesMiB: [60, 40, 20],
   rttMs: 20,
-  // Uncompressed sizes of the 3 layers: random data, so the gzip layers are as big (~96 MiB).
-  layerMiB: [48, 32, 16],
+  // Uncompressed sizes of the layers: random data, so the gzip layers are as big (~96 MiB). One
+  // layer (issue 10): the old 48/32/16 was in the ratio of the mirror rates, so whole layers
+  // picked 3:2:1 gave the speed shares as exactly as a parallel fill, and only the 48 MiB layer
+  // was cut into pieces. One 96 MiB layer is what a parallel fill is for; a peer that fetches a
+  // blob from one mirror gets that mirror's rate (its own pick, as for any layer).
+  layerMiB: [96],
   fleet: 12,
 };
 
@@ -54,7 +59,7 @@ export const WAN_DEFAULTS = {
  * The WAN fixture: its own image tree, one nginx serving it on three ports (with an access log),
  * and the shaper in front of them. Resolves { tree, imageBytes, tminS, shaperPorts, stop() }.
  */
-export async function setupWan(env, { ratesMiB, rttMs, layerMiB }) {
+export async function setupWan(env, { ratesMiB, rttMs, layerMiB, pieceBytes }) {
   const dir = join(env.dir, 'wan');
   const www = join(dir, 'www');
   const tree = generateRegistryTree(www, { bigBlobBytes: 4096, layerSizes: layerMiB.map((m) => m * MiB) });
@@ -81,7 +86,17 @@ export async function setupWan(env, { ratesMiB, rttMs, layerMiB }) {
   const spec = shaperPorts.map((p, i) => `${p}:${mirrorPorts[i]}:${Math.round(ratesMiB[i] * MiB)}`).join(',');
   const shaper = start(
     'wan-shaper',
-    [process.execPath, join(env.repoRoot, 'scripts', 'bench', 'wan-shaper.mjs'), '--spec', spec, '--rtt-ms', String(rttMs), '--stats-port', String(statsPort)],
+    [
+      process.execPath,
+      join(env.repoRoot, 'scripts', 'bench', 'wan-shaper.mjs'),
+      '--spec',
+      spec,
+      '--rtt-ms',
+      String(rttMs),
+      '--stats-port',
+      String(statsPort),
+      ...(pieceBytes === undefined ? [] : ['--piece', String(pieceBytes)]),
+    ],
     { cpu: env.clientCpu, log: join(dir, 'shaper.log') },
   );
   await waitHttp(`http://127.0.0.1:${statsPort}/stats`, shaper);
@@ -97,7 +112,11 @@ export async function setupWan(env, { ratesMiB, rttMs, layerMiB }) {
     mirrorPorts,
     shaperPorts,
     accessLog,
-    stats: async () => JSON.parse((await httpRequest(`http://127.0.0.1:${statsPort}/stats`)).body.toString()).mirrors,
+    /** The shaper's and the mirrors' processes (CPU accounting of the client core). */
+    pids: () => [shaper.pid, mirror.pid, ...childPids(mirror.pid)],
+    shaperPid: shaper.pid,
+    /** The shaper's counters; `reset`: its lag maximum starts again. */
+    stats: async (reset = false) => JSON.parse((await httpRequest(`http://127.0.0.1:${statsPort}/stats${reset ? '?reset' : ''}`)).body.toString()).mirrors,
     stop: async () => {
       await stop(shaper);
       await stop(mirror);
@@ -151,7 +170,7 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
   const root = join(wan.dir, 'pulls', `${peer.id}-${label}-${Date.now()}`);
   const src = `docker://127.0.0.1:${peer.port}/${wan.tree.repo}:${wan.tree.tag}`;
   const logOffset = statSync(wan.accessLog).size;
-  const shaped0 = await wan.stats();
+  const shaped0 = await wan.stats(true);
   const cpu0 = sumCpu(peer.pids());
   const sys0 = sumSyscalls(peer.pids());
   const user0 = peer.pids().reduce((a, p) => a + userTicks(p), 0);
@@ -200,6 +219,7 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
     shapedBytes: shapedPerMirror.reduce((a, n) => a + n, 0),
     shapedPerMirror,
     wanS: lastAt > 0 ? (lastAt - startedAt) / 1000 : NaN,
+    shaperLagMs: Math.max(...shaped1.map((m) => m.maxLagMs ?? 0)),
     rssPeakMiB: peak / 1024,
     cpuS,
     syscalls,
@@ -225,6 +245,7 @@ export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
       coldWanS: cold.wanS,
       coldWanTmin: cold.wanS / wan.tminS,
       coldWallVsWan: cold.wall / cold.wanS,
+      coldShaperLagMs: cold.shaperLagMs,
       ...shareFigures('cold', cold.shapedPerMirror, wan),
       coldWall: cold.wall,
       warmWall: warm.wall,
@@ -268,6 +289,7 @@ async function singleColdPull(id, wan, env, peerCtx, runDir) {
       singleWallTmin: r.wall / wan.tminS,
       singleUpX: r.upBytes / wan.imageBytes,
       singleCorrect: r.correct,
+      singleShaperLagMs: r.shaperLagMs,
       ...shareFigures('single', r.shapedPerMirror, wan),
     };
   } finally {

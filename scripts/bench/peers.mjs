@@ -68,7 +68,7 @@ export async function startPeer(id, ctx) {
     case 'mirrorgate-baseline':
     case 'mirrorgate-noverify':
     case 'mirrorgate-cache': {
-      const cacheDir = id === 'mirrorgate-cache' ? join(dir, 'cache') : undefined;
+      const cacheDir = id === 'mirrorgate-cache' || ctx.cache === true ? join(dir, 'cache') : undefined;
       const yaml = mirrorgateYaml({
         port,
         ups,
@@ -76,12 +76,13 @@ export async function startPeer(id, ctx) {
         logLevel: ctx.logLevel,
         cacheDir,
         verifyDigests: id !== 'mirrorgate-noverify',
+        parallel: ctx.parallel,
       });
       const file = join(dir, 'mirrorgate.yaml');
       writeFileSync(file, yaml);
       if (id === 'mirrorgate-baseline' && ctx.baselineRoot === undefined) throw new Error('mirrorgate-baseline needs --baseline=DIR');
       const root = id === 'mirrorgate-baseline' ? ctx.baselineRoot : ctx.repoRoot;
-      argv = [process.execPath, join(root, 'dist', 'cli.js'), 'serve', '-c', file, '--no-watch'];
+      argv = [process.execPath, ...(ctx.nodeFlags ?? []), join(root, 'dist', 'cli.js'), 'serve', '-c', file, '--no-watch'];
       break;
     }
     case 'nginx-cache':

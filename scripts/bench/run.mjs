@@ -25,7 +25,8 @@
  *   --wan-fleet=N           fleet-wan: concurrent skopeo copies per round (default 12)
  *   --wan-rates=a,b,c       fleet-wan: the mirrors' link rates in MiB/s (default 60,40,20)
  *   --wan-rtt=MS            fleet-wan: round-trip time added by the shaper (default 20)
- *   --wan-layers=a,b,c      fleet-wan: the image's layer sizes in MiB (default 48,32,16)
+ *   --wan-layers=a[,b…]     fleet-wan: the image's layer sizes in MiB (default 96: one layer; the
+ *                           old 48,32,16 was in the ratio of the mirror rates)
  *   --slow-count=N          slow readers (default 500); --slow-rate=BYTES/s each (default 32768)
  *   --slow-hold=S           seconds the slow readers read before hanging up (default 5, quick 3)
  *   --rss-requests=N        manifest GETs for the mirrorgate RSS long run (default 1000000, quick 50000)
@@ -129,15 +130,16 @@ const opts = {
   rssMaxSeconds: num('rss-max-seconds', 150, 15),
   wanFleet: Math.max(1, Math.round(num('wan-fleet', WAN_DEFAULTS.fleet, WAN_DEFAULTS.fleet))),
 };
-const numbers = (name, dflt) => {
+const numbers = (name, dflt, count = 3) => {
   if (flags[name] === undefined) return dflt;
   const xs = flags[name].split(',').map(Number);
-  if (xs.length !== 3 || !xs.every((x) => Number.isFinite(x) && x > 0)) throw new Error(`--${name}: three positive numbers, got ${flags[name]}`);
+  const fits = count === undefined ? xs.length >= 1 : xs.length === count;
+  if (!fits || !xs.every((x) => Number.isFinite(x) && x > 0)) throw new Error(`--${name}: ${count ?? 'one or more'} positive numbers, got ${flags[name]}`);
   return xs;
 };
 const wanOpts = {
   ratesMiB: numbers('wan-rates', WAN_DEFAULTS.ratesMiB),
-  layerMiB: numbers('wan-layers', WAN_DEFAULTS.layerMiB),
+  layerMiB: numbers('wan-layers', WAN_DEFAULTS.layerMiB, undefined),
   rttMs: num('wan-rtt', WAN_DEFAULTS.rttMs, WAN_DEFAULTS.rttMs),
 };
 const list = (v, all, what) => {

@@ -11,8 +11,10 @@
  * `rtt`/2 later. A connection with more than QUEUED bytes waiting for the wire pauses its mirror socket, so
  * the mirror sees backpressure and its $body_bytes_sent stays close to what went over the link.
  *
- * usage: node wan-shaper.mjs --spec LISTEN:TARGET:BYTES_PER_S,... --rtt-ms 20 --stats-port P
- * GET http://127.0.0.1:P/stats → {"mirrors":[{listen,target,rate,bytesDown,bytesUp,connections,lastDownAt}]}
+ * usage: node wan-shaper.mjs --spec LISTEN:TARGET:BYTES_PER_S,... --rtt-ms 20 --stats-port P [--piece 65536]
+ * GET http://127.0.0.1:P/stats[?reset] → {"mirrors":[{listen,target,rate,bytesDown,bytesUp,connections,lastDownAt,maxLagMs}]}
+ * `maxLagMs`: how late the shaper wrote a piece at most (past its time on the virtual link + delay)
+ * since the last `?reset`: when it is CPU-starved, the WAN it models is slower than its rates.
  * `lastDownAt`: when the shaper last delivered a mirror→client byte of that mirror (epoch ms,
  * fractional; 0 before any): the end of a pull's WAN time, read by fleet-wan.mjs (issue 10).
  * POST http://127.0.0.1:P/rate?listen=PORT&rate=BYTES_PER_S → 204: that mirror's link runs at the
@@ -29,22 +31,28 @@ const { values } = parseArgs({
     'rtt-ms': { type: 'string', default: '20' },
     'stats-port': { type: 'string' },
     burst: { type: 'string', default: '65536' },
+    piece: { type: 'string', default: '16384' },
   },
 });
 const oneWayMs = Number(values['rtt-ms']) / 2;
 const burst = Number(values.burst);
-/** Pieces are at most this big, so that one connection's chunk does not hold the wire for long. */
-const PIECE = 16 * 1024;
+/**
+ * Pieces are at most this big (`--piece`, default 16 KiB), so that one connection's chunk does not
+ * hold the wire for long. At the summed 120 MiB/s that is 7,700 timed writes a second: 0.3–0.6
+ * CPU s per 96 MiB pull on the core the shaper shares with the client; 64 KiB pieces did not make
+ * the pulls measurably faster at load 7–8 (its timers were ≤ 40 ms late either way: `maxLagMs`).
+ */
+const PIECE = Number(values.piece);
 /** Bytes queued for the wire per connection above which its mirror socket is paused. */
 const QUEUED = 256 * 1024;
 
 const mirrors = values.spec.split(',').map((s) => {
   const [listen, target, rate] = s.split(':').map(Number);
-  return { listen, target, rate, free: 0, bytesDown: 0, bytesUp: 0, connections: 0, lastDownAt: 0 };
+  return { listen, target, rate, free: 0, bytesDown: 0, bytesUp: 0, connections: 0, lastDownAt: 0, maxLagMs: 0 };
 });
 
 /** Ordered delayed delivery on one socket: items are written when their time comes. */
-function delayedWriter(socket, onWritten, onIdle = () => {}) {
+function delayedWriter(socket, onWritten, onIdle = () => {}, onLag = () => {}) {
   const queue = [];
   let timer;
   const pump = () => {
@@ -52,6 +60,7 @@ function delayedWriter(socket, onWritten, onIdle = () => {}) {
     const now = performance.now();
     while (queue.length > 0 && queue[0].at <= now + 0.5) {
       const item = queue.shift();
+      onLag(now - item.at);
       if (!socket.destroyed) socket.write(item.buf);
       onWritten(item.buf.length);
     }
@@ -111,6 +120,7 @@ function serve(m) {
         if (inFlight < high - QUEUED / 2 && upstream.isPaused()) upstream.resume();
       },
       finish,
+      (lag) => (m.maxLagMs = Math.max(m.maxLagMs, lag)),
     );
     upstream.on('data', (buf) => {
       for (let off = 0; off < buf.length; off += PIECE) {
@@ -160,8 +170,10 @@ http
       res.writeHead(204).end();
       return;
     }
+    // ?reset: the lag maximum starts again (per measurement round).
+    const reset = (req.url ?? '').includes('reset');
     const body = JSON.stringify({
-      mirrors: mirrors.map(({ listen, target, rate, bytesDown, bytesUp, connections, lastDownAt }) => ({
+      mirrors: mirrors.map(({ listen, target, rate, bytesDown, bytesUp, connections, lastDownAt, maxLagMs }) => ({
         listen,
         target,
         rate,
@@ -169,8 +181,10 @@ http
         bytesUp,
         connections,
         lastDownAt,
+        maxLagMs,
       })),
     });
+    if (reset) for (const m of mirrors) m.maxLagMs = 0;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   })

@@ -5,19 +5,27 @@
  * offsets into the fill's spool. Followers read the contiguous prefix as it grows; the sha256
  * runs over that prefix, so the commit still waits for a whole-blob digest match.
  *
- * - The first piece doubles as the size probe: a `Range: bytes=0-<minSize - 1>` to the mirror the
- *   balancer picks. So a blob no bigger than `minSize` is one request, as without pieces. A 206
- *   names the total; a 200 means that mirror ignores ranges, and the fill goes on single-stream
- *   from it. The rest of a bigger blob is cut into `pieceSize` pieces.
- * - Pieces go out in order to whichever mirror has a free slot (`perMirror` in flight each), so
- *   a faster mirror, freeing its slots sooner, takes a share of pieces in proportion to its
- *   speed. Each piece's fetch fails over and resumes at other mirrors like any fetch.
- * - When no piece is left to hand out, an idle mirror hedges the piece with the longest expected
- *   remaining time (from each mirror's measured rate): it fetches that piece's rest, and the
- *   first to finish wins; the other is aborted. So the tail is not the slowest mirror's. A hedge
- *   downloads bytes twice, so it is only for a rest of at most one `pieceSize` that the idle
- *   mirror would fetch in under half the time (the first bench run hedged 32 MiB first pieces
- *   between mirrors of similar speed and moved 1.64× the image over the WAN).
+ * - The first request doubles as the size probe: a `Range: bytes=0-<minSize - 1>` to the mirror
+ *   the balancer picks. So a blob no bigger than `minSize` is one request, as without pieces. A
+ *   206 names the total; a 200 means that mirror ignores ranges, and the fill goes on
+ *   single-stream from it. Of a bigger blob the probe keeps only its first `pieceSize` bytes (it
+ *   is stopped there: a 32 MiB first piece on the slowest mirror alone took twice T_min in the
+ *   bench), and the rest is cut into `pieceSize` pieces.
+ * - Pieces go out in order, each to the mirror with a free slot (`perMirror` in flight each) that
+ *   would finish it first by its rate and the bytes it still owes; a piece that a busy, faster
+ *   mirror would still finish sooner waits for it. Rates are measured (bytes a mirror delivered
+ *   ÷ the time it had a fetch open), seeded from the weights, which are scaled to the measured
+ *   mirrors' bytes/s once some are measured. Each piece's fetch fails over and resumes at other
+ *   mirrors like any fetch.
+ * - When no piece is left to hand out, a mirror with a free slot steals the second part of the
+ *   piece that would end last: the owner's fetch is cut where both parts end at the same time by
+ *   their rates, and the thief fetches the rest. No byte is fetched twice, so the byte shares
+ *   follow the speeds and the tail is not the slowest mirror's.
+ * - When nothing is worth stealing, an idle mirror hedges the piece with the longest expected
+ *   remaining time: it fetches that piece's rest, and the first to finish wins; the other is
+ *   aborted (a stalled owner: its share by rate is then not to be trusted). A hedge downloads
+ *   bytes twice, so it is only for a rest of at most one `pieceSize` that the idle mirror would
+ *   fetch in under half the time.
  * - A mirror that answers a Range with anything but the 206 asked for gets no more pieces, nor
  *   does one whose 206 headers disagree (a Content-Length that is not its Content-Range's
  *   length, another blob size). A body running past its range is cut there and resumed.
@@ -59,6 +67,8 @@ export interface PieceStats {
   readonly size: number;
   readonly pieces: number;
   readonly hedged: number;
+  /** Pieces split near the end, their second part fetched by another mirror. */
+  readonly stolen: number;
   /** Bytes each mirror delivered into the spool (a hedged piece's bytes count for both of its fetches). */
   readonly bytesByMirror: Readonly<Record<string, number>>;
   /** Mirrors dropped from the fill for not serving ranges. */
@@ -71,8 +81,12 @@ export interface PieceStats {
 
 /** A prefix is hashed and shown to followers at least this often. */
 const ADVANCE_STEP = 1024 * 1024;
-/** Smoothing of each mirror's measured rate (bytes/s): the weight of the newest piece. */
-const EWMA_NEW = 0.5;
+/** A mirror's rate counts as measured from this many delivered bytes on. */
+const MEASURED_BYTES = 256 * 1024;
+/** What a new request is taken to cost a mirror before its first byte, until measured. */
+const DEFAULT_FIRST_BYTE_MS = 50;
+/** A steal is worth a request only for at least this many bytes. */
+const MIN_STEAL_BYTES = 512 * 1024;
 /** A hedge is worth starting only for more than this many bytes left. */
 const MIN_HEDGE_BYTES = 256 * 1024;
 /** …and only when the idle mirror would fetch the rest this many times faster than its owner. */
@@ -94,9 +108,13 @@ export function parallelFetch(
 
 interface Mirror {
   readonly upstream: AttemptableUpstream;
-  /** Measured bytes/s (EWMA); seeded from the weight, so only the order matters until measured. */
-  rate: number;
+  readonly weight: number;
   inFlight: number;
+  /** Milliseconds it had a fetch open (closed spells), and since when the open one runs. */
+  busyMs: number;
+  busySince: number;
+  /** Milliseconds from its latest fetch's start to its first byte: what a new request costs it. */
+  firstByteMs: number;
   dropped: boolean;
   /** Bytes it delivered into the spool (a hedged piece's bytes count for both its fetches). */
   bytes: number;
@@ -105,8 +123,8 @@ interface Mirror {
 
 interface Piece {
   readonly start: number;
-  /** Inclusive. */
-  readonly end: number;
+  /** Inclusive; moves down when its second part is stolen. */
+  end: number;
   /** Every byte is in the spool, and no fetch writes into it any more. */
   done: boolean;
   /** One of its fetches finished: the others are being stopped. */
@@ -122,6 +140,10 @@ interface PieceFetch {
   readonly sink: PieceSink;
   readonly from: number;
   readonly startedAt: number;
+  /** Bytes of it in the spool. */
+  got: number;
+  /** Stopped on purpose once its (shortened) range was in: an abort that is a success. */
+  cut: boolean;
 }
 
 class ParallelFill {
@@ -132,6 +154,9 @@ class ParallelFill {
   #advanced = 0;
   #advancing: Promise<void> = Promise.resolve();
   #hedged = 0;
+  #stolen = 0;
+  /** The probe's own abort: it is stopped once its piece is in. */
+  readonly #probeAbort = new StartersAbort();
   readonly #failovers: FailoverRecord[] = [];
   #attempts = 0;
   #failure: FetchResult | undefined;
@@ -149,7 +174,17 @@ class ParallelFill {
     private readonly onDone: (stats: PieceStats) => void,
   ) {
     for (const { upstream, weight } of deps.group.eligible()) {
-      const mirror: Mirror = { upstream, rate: weight, inFlight: 0, dropped: false, bytes: 0, delivered: (bytes) => (mirror.bytes += bytes) };
+      const mirror: Mirror = {
+        upstream,
+        weight,
+        inFlight: 0,
+        busyMs: 0,
+        busySince: 0,
+        firstByteMs: DEFAULT_FIRST_BYTE_MS,
+        dropped: false,
+        bytes: 0,
+        delivered: (bytes) => (mirror.bytes += bytes),
+      };
       this.#mirrors.set(upstream.name, mirror);
     }
   }
@@ -160,20 +195,24 @@ class ParallelFill {
     const first = this.deps.group.pick(new Set());
     const probeMirror = first === undefined ? undefined : this.#mirrors.get(first.name);
     this.#probeMirror = probeMirror;
-    if (probeMirror !== undefined) probeMirror.inFlight++;
+    if (probeMirror !== undefined) this.#busy(probeMirror, +1);
     const choice = this.#choice(probeMirror, probe);
     probe.delivered = (bytes) => choice.current()?.delivered(bytes);
+    const stopProbe = (): void => this.#probeAbort.abort();
+    this.signal.addEventListener('abort', stopProbe);
     const result = await fetchFromUpstreams(
       { method: 'GET', route: this.route, headers: { ...this.headers, range: rangeHeader(0, this.settings.minSize - 1) }, resumable: true },
       probe,
       choice.deps,
-      this.signal,
+      this.#probeAbort,
     );
+    this.signal.removeEventListener('abort', stopProbe);
     if (probe.mode !== 'pieces') return result; // single stream (a 200), or nothing came
-    if (probeMirror !== undefined) probeMirror.inFlight--;
+    if (probeMirror !== undefined) this.#busy(probeMirror, -1);
     this.#record(result);
     const head = this.#pieces[0]!;
     await this.#pieceSettled(head, head.fetches[0]!, result);
+    this.#dispatch();
     return this.#finish();
   }
 
@@ -181,15 +220,19 @@ class ParallelFill {
   #sized(size: number, sink: PieceSink, startedAt: number): void {
     this.#size = size;
     const { pieceSize, minSize } = this.settings;
-    const probeEnd = Math.min(minSize, size) - 1;
+    // The probe asked for minSize bytes; of a bigger blob it keeps its first piece only.
+    const probeEnd = (size > minSize ? Math.min(pieceSize, minSize) : size) - 1;
     const head: Piece = { start: 0, end: probeEnd, done: false, won: false, received: 0, fetches: [] };
-    head.fetches.push({ mirror: this.#probeMirror, abort: new StartersAbort(), sink, from: 0, startedAt });
+    const fetch: PieceFetch = { mirror: this.#probeMirror, abort: this.#probeAbort, sink, from: 0, startedAt, got: 0, cut: false };
+    head.fetches.push(fetch);
     const delivered = sink.progress;
     sink.progress = (bytes) => {
       delivered(bytes);
+      fetch.got += bytes;
       head.received += bytes;
       this.#advance(false);
     };
+    this.#limit(head, fetch);
     this.#pieces.push(head);
     for (let start = probeEnd + 1; start < size; start += pieceSize) this.#queue.push(this.#newPiece(start, Math.min(start + pieceSize, size) - 1));
     this.#dispatch();
@@ -240,18 +283,104 @@ class ParallelFill {
     for (const [name, mirror] of this.#mirrors) bytesByMirror[name] = mirror.bytes;
     const dropped = [...this.#mirrors.values()].filter((m) => m.dropped && m.bytes === 0).map((m) => m.upstream.name);
     const seconds = (Date.now() - this.#startedAt) / 1000;
-    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, bytesByMirror, dropped, seconds, mismatched };
+    return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, stolen: this.#stolen, bytesByMirror, dropped, seconds, mismatched };
   }
 
-  /** Hands out pieces to mirrors with a free slot, fastest first; hedges the tail when none is left. */
+  /** Hands out pieces, each to the mirror that would finish it first; steals or hedges the tail when none is left. */
   #dispatch(): void {
     if (this.#failure !== undefined || this.signal.aborted) return;
-    const usable = [...this.#mirrors.values()].filter((m) => !m.dropped).sort((a, b) => b.rate - a.rate);
-    for (const mirror of usable) {
-      while (mirror.inFlight < this.settings.perMirror && this.#queue.length > 0) this.#startPiece(this.#queue.shift()!, mirror);
+    const usable = [...this.#mirrors.values()].filter((m) => !m.dropped);
+    while (this.#queue.length > 0) {
+      const piece = this.#queue[0]!;
+      const bytes = piece.end + 1 - piece.start;
+      const finish = (m: Mirror): number => (this.#owed(m) + bytes) / this.#rateOf(m);
+      const free = usable.filter((m) => m.inFlight < this.settings.perMirror);
+      const best = free.reduce<Mirror | undefined>((a, m) => (a === undefined || finish(m) < finish(a) ? m : a), undefined);
+      if (best === undefined) return;
+      // A busy mirror that would still finish it sooner gets it when one of its slots frees.
+      if (usable.some((m) => m.inFlight >= this.settings.perMirror && finish(m) < finish(best))) return;
+      this.#startPiece(this.#queue.shift()!, best);
     }
-    if (this.#queue.length > 0) return;
+    // A blob the probe fetches whole stays one request, as the issue asks of small blobs: a
+    // stall there is the timeout's and the failover's to handle, not a reason to split it.
+    if (this.#size <= this.settings.minSize) return;
+    for (const mirror of usable) while (mirror.inFlight < this.settings.perMirror && this.#steal(mirror));
     for (const mirror of usable) if (mirror.inFlight === 0) this.#hedge(mirror);
+  }
+
+  /** Bytes/s of `mirror`: measured, or its weight scaled to the measured mirrors' bytes/s per weight. */
+  #rateOf(mirror: Mirror): number {
+    const measured = (m: Mirror): number | undefined => {
+      const ms = m.busyMs + (m.inFlight > 0 ? Date.now() - m.busySince : 0);
+      return m.bytes >= MEASURED_BYTES && ms > 0 ? (m.bytes * 1000) / ms : undefined;
+    };
+    const own = measured(mirror);
+    if (own !== undefined) return own;
+    let perWeight = 0;
+    let n = 0;
+    for (const m of this.#mirrors.values()) {
+      const rate = measured(m);
+      if (rate === undefined || m.weight <= 0) continue;
+      perWeight += rate / m.weight;
+      n++;
+    }
+    return Math.max(mirror.weight, 1e-3) * (n > 0 ? perWeight / n : 1);
+  }
+
+  /** Bytes of the pieces `mirror` is fetching that are not in yet. */
+  #owed(mirror: Mirror): number {
+    let owed = 0;
+    for (const piece of this.#pieces) {
+      if (piece.won) continue;
+      for (const f of piece.fetches) if (f.mirror === mirror && !f.abort.aborted) owed += Math.max(0, piece.end + 1 - f.from - f.got);
+    }
+    return owed;
+  }
+
+  /** Seconds until the fetch `f` of `piece` is in, at its mirror's rate shared by the mirror's fetches. */
+  #eta(piece: Piece, f: PieceFetch): number {
+    const left = Math.max(0, piece.end + 1 - f.from - f.got);
+    return f.mirror === undefined ? Infinity : (left * Math.max(1, f.mirror.inFlight)) / this.#rateOf(f.mirror);
+  }
+
+  /**
+   * `thief` takes the second part of the piece that would be in last: the owner's fetch is cut
+   * where both parts end together by their rates. Whether it stole.
+   */
+  #steal(thief: Mirror): boolean {
+    let worst: { piece: Piece; f: PieceFetch; eta: number } | undefined;
+    for (const piece of this.#pieces) {
+      if (piece.won || piece.fetches.length !== 1) continue;
+      const f = piece.fetches[0]!;
+      if (f.mirror === undefined || f.mirror === thief || f.abort.aborted) continue;
+      const eta = this.#eta(piece, f);
+      if (worst === undefined || eta > worst.eta) worst = { piece, f, eta };
+    }
+    if (worst === undefined) return false;
+    const { piece, f } = worst;
+    // From what the owner handed to the disk on: no byte is written by both.
+    const at = f.from + f.sink.handed;
+    const left = piece.end + 1 - at;
+    const ownerRate = this.#rateOf(f.mirror!) / Math.max(1, f.mirror!.inFlight);
+    const thiefRate = this.#rateOf(thief) / (thief.inFlight + 1);
+    // kept / ownerRate = firstByte + (left - kept) / thiefRate: both parts end together.
+    const kept = Math.ceil((thief.firstByteMs / 1000 + left / thiefRate) / (1 / ownerRate + 1 / thiefRate));
+    if (left - kept < MIN_STEAL_BYTES) return false;
+    const stolen: Piece = { start: at + kept, end: piece.end, done: false, won: false, received: 0, fetches: [] };
+    piece.end = at + kept - 1;
+    this.#pieces.splice(this.#pieces.indexOf(piece) + 1, 0, stolen);
+    this.#limit(piece, f);
+    this.#stolen++;
+    this.#startPiece(stolen, thief);
+    return true;
+  }
+
+  /** Stops `f` once the bytes up to `piece.end` are in: its request asked for more than the piece keeps. */
+  #limit(piece: Piece, f: PieceFetch): void {
+    f.sink.limitTo(piece.end, () => {
+      f.cut = true;
+      f.abort.abort();
+    });
   }
 
   /** Gives `idle` the rest of the piece that would take longest where it is, if `idle` would finish it sooner. */
@@ -259,15 +388,23 @@ class ParallelFill {
     let worst: { piece: Piece; seconds: number } | undefined;
     for (const piece of this.#pieces) {
       if (piece.won || piece.fetches.length !== 1) continue;
+      const f = piece.fetches[0]!;
       const left = piece.end + 1 - (piece.start + piece.received);
-      const owner = piece.fetches[0]!.mirror;
-      if (owner === undefined || owner === idle || left < MIN_HEDGE_BYTES || left > this.settings.pieceSize) continue;
-      const seconds = left / owner.rate;
-      if (seconds > HEDGE_GAIN * (left / idle.rate) && (worst === undefined || seconds > worst.seconds)) worst = { piece, seconds };
+      if (f.mirror === undefined || f.mirror === idle || f.abort.aborted || left < MIN_HEDGE_BYTES || left > this.settings.pieceSize) continue;
+      const seconds = this.#eta(piece, f);
+      if (seconds > HEDGE_GAIN * (left / this.#rateOf(idle)) && (worst === undefined || seconds > worst.seconds)) worst = { piece, seconds };
     }
     if (worst === undefined) return;
     this.#hedged++;
     this.#startPiece(worst.piece, idle, worst.piece.start + worst.piece.received);
+  }
+
+  /** One more (+1) or one fewer (-1) fetch open at `mirror`, for its busy time. */
+  #busy(mirror: Mirror, delta: 1 | -1): void {
+    const now = Date.now();
+    if (delta > 0 && mirror.inFlight === 0) mirror.busySince = now;
+    mirror.inFlight += delta;
+    if (delta < 0 && mirror.inFlight === 0) mirror.busyMs += now - mirror.busySince;
   }
 
   /** Fetches `piece` from `from` on, `mirror` first (other mirrors if it fails). */
@@ -278,15 +415,17 @@ class ParallelFill {
     const checked = continuationSink(sink, from, piece.end, this.#size);
     const choice = this.#choice(mirror, checked);
     // Only the first fetch's bytes move the frontier: a hedge starts further in.
+    const fetch: PieceFetch = { mirror, abort, sink, from, startedAt: Date.now(), got: 0, cut: false };
     sink.progress = (bytes) => {
       choice.current()?.delivered(bytes);
+      if (fetch.got === 0) mirror.firstByteMs = Date.now() - fetch.startedAt;
+      fetch.got += bytes;
       if (!primary) return;
       piece.received += bytes;
       this.#advance(false);
     };
-    const fetch: PieceFetch = { mirror, abort, sink, from, startedAt: Date.now() };
     piece.fetches.push(fetch);
-    mirror.inFlight++;
+    this.#busy(mirror, +1);
     const stopOnAbort = (): void => abort.abort();
     this.signal.addEventListener('abort', stopOnAbort);
     void fetchFromUpstreams(
@@ -296,7 +435,7 @@ class ParallelFill {
       abort,
     ).then(async (result) => {
       this.signal.removeEventListener('abort', stopOnAbort);
-      mirror.inFlight--;
+      this.#busy(mirror, -1);
       this.#record(result);
       await this.#pieceSettled(piece, fetch, result);
       this.#dispatch();
@@ -308,8 +447,9 @@ class ParallelFill {
    * and the piece is done only once every fetch's writes are in (a loser's late write must not
    * land on bytes already hashed).
    */
-  async #pieceSettled(piece: Piece, fetch: PieceFetch, result: FetchResult): Promise<void> {
+  async #pieceSettled(piece: Piece, fetch: PieceFetch, fetched: FetchResult): Promise<void> {
     if (piece.won) return; // the other fetch of a hedged piece won
+    const result = this.#cutIsRelayed(fetch, fetched);
     if (result.kind !== 'relayed') {
       if (!piece.fetches.some((other) => other !== fetch && !other.abort.aborted)) this.#fail(result);
       return;
@@ -322,14 +462,14 @@ class ParallelFill {
     await Promise.all(piece.fetches.map((other) => other.sink.flushed()));
     piece.done = true;
     piece.received = piece.end + 1 - piece.start;
-    // The rate of the mirror that finished it (after a failover, not always the one it was given to).
-    const finisher = this.#mirrors.get(result.upstream);
-    if (finisher !== undefined) {
-      const seconds = Math.max((Date.now() - fetch.startedAt) / 1000, 0.001);
-      finisher.rate = finisher.rate * (1 - EWMA_NEW) + ((piece.end + 1 - fetch.from) / seconds) * EWMA_NEW;
-    }
     this.#advance(true);
     this.#settle?.();
+  }
+
+  /** A fetch stopped on purpose once its range was in (a probe, a piece stolen from) succeeded. */
+  #cutIsRelayed(fetch: PieceFetch, result: FetchResult): FetchResult {
+    if (!fetch.cut || result.kind !== 'aborted' || this.signal.aborted) return result;
+    return { kind: 'relayed', upstream: result.upstream, status: 206, bytes: fetch.got, attempts: result.attempts, failovers: result.failovers };
   }
 
   /** Hashes the contiguous prefix and shows it to followers (at least every ADVANCE_STEP, and when a piece completes). */

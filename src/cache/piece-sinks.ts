@@ -77,6 +77,9 @@ export class PieceSink implements Sink {
   #handed = 0;
   #pending = 0;
   #closed = false;
+  /** Offset of the last byte to keep (inclusive); what the response carries past it is dropped. */
+  #limit = Infinity;
+  #onFull: () => void = () => undefined;
   #drain: (() => void) | undefined;
   /** The writes, one after the other. */
   #tail: Promise<void> = Promise.resolve();
@@ -93,6 +96,27 @@ export class PieceSink implements Sink {
     this.#closed = true;
   }
 
+  /**
+   * Keeps bytes up to offset `end` (inclusive) only, and calls `onFull` once they are all handed
+   * to the disk: the first request of a big blob asks for more than its piece keeps.
+   */
+  limitTo(end: number, onFull: () => void): void {
+    this.#limit = end;
+    this.#onFull = onFull;
+    if (this.from + this.#handed > end) this.#full();
+  }
+
+  #full(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onFull();
+  }
+
+  /** Bytes handed to the disk so far (in the spool or on their way). */
+  get handed(): number {
+    return this.#handed;
+  }
+
   /** Resolves once every write handed over is in the spool (or failed). */
   flushed(): Promise<void> {
     return this.#tail;
@@ -101,6 +125,16 @@ export class PieceSink implements Sink {
   write(chunk: Buffer): boolean {
     if (this.#closed) return true;
     const position = this.from + this.#handed;
+    const room = this.#limit + 1 - position;
+    if (chunk.length >= room) {
+      if (room > 0) this.#hand(position, chunk.subarray(0, room));
+      this.#full();
+      return true;
+    }
+    return this.#hand(position, chunk);
+  }
+
+  #hand(position: number, chunk: Buffer): boolean {
     this.#handed += chunk.length;
     this.#pending += chunk.length;
     const written = this.#tail.then(() => this.target.writeAt(position, chunk));

@@ -64,7 +64,11 @@ t.test('three mirrors at 24/16/8 MiB/s share one fill by their speed; two reader
   t.ok(sent.reduce((x, y) => x + y, 0) < BLOB.length * 1.5, 'hedging cost at most half a blob more');
   const line = fillLine(gw);
   t.equal(line?.['size'], BLOB.length);
-  t.equal(line?.['pieces'], 9, 'the first 16 MiB (the request that learned the size), then eight of 4 MiB');
+  t.equal(
+    line?.['pieces'],
+    12 + Number(line?.['stolen']),
+    'twelve of 4 MiB (the first is the request that learned the size, cut there), and the parts stolen at the end',
+  );
   const delivered = await gw.metric('mirrorgate_cache_piece_bytes_total');
   t.ok(delivered >= BLOB.length && delivered <= sent.reduce((x, y) => x + y, 0), `the mirrors' bytes, duplicates of hedged pieces included (${delivered})`);
   t.equal(await gw.metric('mirrorgate_cache_parallel_fill_rate_bytes_per_second_count'), 1, 'the fill rate observed once');
@@ -162,12 +166,28 @@ t.test('when the top mirror is the liar, its own refetch quarantines it and the 
   await eventually(async () => (await gw.metric('mirrorgate_cache_blobs')) === 1, 'and stored');
 });
 
-t.test('the tail of a crawling mirror is hedged to a fast one', { timeout: 60_000 }, async (t) => {
-  const { gw, url } = await setup(t, [
+t.test('the tail of a crawling mirror is stolen or hedged by a fast one', { timeout: 60_000 }, async (t) => {
+  const { gw, mirrors, url } = await setup(t, [
     { rate: 48 * MiB, weight: 1 },
     { rate: 1 * MiB, weight: 1 },
   ]);
   const p = await pull(url);
   t.ok(p.complete && p.body.equals(BLOB), 'the whole blob');
-  t.ok((await gw.metric('mirrorgate_cache_pieces_hedged_total')) >= 1, 'at least one piece hedged');
+  const line = fillLine(gw);
+  t.ok(Number(line?.['stolen']) + Number(line?.['hedged']) >= 1, `parts stolen or hedged: ${String(line?.['stolen'])} / ${String(line?.['hedged'])}`);
+  // Unmeasured, both mirrors start two 4 MiB pieces (equal weights); the crawler keeps only what it fetches at its rate meanwhile.
+  t.ok(mirrors[1]!.sent() < 8 * MiB, `the crawler sent less than its first two pieces (${(mirrors[1]!.sent() / MiB).toFixed(1)} MiB)`);
+});
+
+t.test('a probe on the slowest mirror keeps one piece: the rest of its range goes to the others', { timeout: 60_000 }, async (t) => {
+  // Weight 3 on the slow one: the balancer sends the first request there.
+  const { gw, mirrors, url } = await setup(t, [
+    { rate: 4 * MiB, weight: 3 },
+    { rate: 48 * MiB, weight: 1 },
+  ]);
+  const p = await pull(url);
+  t.ok(p.complete && p.body.equals(BLOB), 'the whole blob');
+  t.equal(mirrors[0]!.ranges()[0], `bytes=0-${16 * MiB - 1}`, 'the first request asked for minSize bytes');
+  t.ok(mirrors[0]!.sent() < 12 * MiB, `the slow mirror sent far less than minSize (${(mirrors[0]!.sent() / MiB).toFixed(1)} MiB)`);
+  t.equal(fillLine(gw)?.['size'], BLOB.length);
 });
