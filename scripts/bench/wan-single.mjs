@@ -159,6 +159,8 @@ async function pullOnce(id, wan, env, rep) {
   const total = per.reduce((a, n) => a + n, 0);
   const shares = per.map((n) => Math.round((100 * n) / total)).join('/');
   const wanS = (lastAt - startedAt) / 1000;
+  // When each mirror's last byte left the shaper: an early end is a mirror that sat idle at the tail.
+  const ends = s1.map((m, i) => (per[i] > 0 ? ((m.lastDownAt - startedAt) / 1000).toFixed(2) : '-')).join('/');
   const lagMs = Math.max(...s1.map((m) => m.maxLagMs));
   if (flags.timeline) log(timeline(wan, logOffset, startedAt));
   return {
@@ -168,6 +170,7 @@ async function pullOnce(id, wan, env, rep) {
     wanS,
     wanTmin: wanS / wan.tminS,
     shares,
+    ends,
     shapedX: total / wan.imageBytes,
     cpuS: env.lastCpuS,
     load,
@@ -185,7 +188,7 @@ function timeline(wan, offset, startedAt) {
   const rows = [];
   for (const line of lines) {
     const [port, , uri, status, sent, msec, rt, range] = line.split(' ');
-    if (!uri?.includes('/blobs/') || Number(sent) < 64 * 1024) continue;
+    if (!uri?.includes('/v2/')) continue;
     const end = Number(msec) * 1000 - startedAt;
     const mirror = wan.mirrorPorts.indexOf(Number(port));
     rows.push({ mirror, range: range ?? '-', mib: Number(sent) / MiB, t0: (end - Number(rt) * 1000) / 1000, t1: end / 1000, status });
@@ -253,7 +256,7 @@ async function main() {
         const r = await pullOnce(id, wan, env, rep);
         rows.push(r);
         log(
-          `[${rep + 1}/${reps}] ${id.padEnd(18)} wall ${r.wall.toFixed(2)} s, WAN ${r.wanS.toFixed(2)} s (${r.wanTmin.toFixed(2)}× T_min), shares ${r.shares} %, shaped ${r.shapedX.toFixed(2)}×, CPU ${r.cpuS.toFixed(2)} s, client core ${(100 * r.clientBusy).toFixed(0)}% busy (shaper ${r.shaperCpuS.toFixed(2)} s, mirrors ${r.mirrorCpuS.toFixed(2)} s, shaper late ≤ ${r.lagMs.toFixed(0)} ms), load ${r.load.toFixed(1)}${r.ok ? '' : ' FAILED'}`,
+          `[${rep + 1}/${reps}] ${id.padEnd(18)} wall ${r.wall.toFixed(2)} s, WAN ${r.wanS.toFixed(2)} s (${r.wanTmin.toFixed(2)}× T_min), shares ${r.shares} %, mirrors' last byte ${r.ends} s, shaped ${r.shapedX.toFixed(2)}×, CPU ${r.cpuS.toFixed(2)} s, client core ${(100 * r.clientBusy).toFixed(0)}% busy (shaper ${r.shaperCpuS.toFixed(2)} s, mirrors ${r.mirrorCpuS.toFixed(2)} s, shaper late ≤ ${r.lagMs.toFixed(0)} ms), load ${r.load.toFixed(1)}${r.ok ? '' : ' FAILED'}`,
         );
       }
     }

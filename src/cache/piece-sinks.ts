@@ -81,8 +81,12 @@ export class PieceSink implements Sink {
   #limit = Infinity;
   #onFull: () => void = () => undefined;
   #drain: (() => void) | undefined;
-  /** The writes, one after the other. */
+  /** Settles once every write handed over is in the spool (or failed): the writes go one after the other. */
   #tail: Promise<void> = Promise.resolve();
+  /** Chunks that came while a write was on its way, and the offset of the first. */
+  #batch: Buffer[] = [];
+  #batchAt = 0;
+  #writing = false;
 
   constructor(
     private readonly target: PieceTarget,
@@ -137,21 +141,39 @@ export class PieceSink implements Sink {
   #hand(position: number, chunk: Buffer): boolean {
     this.#handed += chunk.length;
     this.#pending += chunk.length;
-    const written = this.#tail.then(() => this.target.writeAt(position, chunk));
-    this.#tail = written.catch(() => undefined);
-    written.then(
+    if (this.#batch.length === 0) this.#batchAt = position;
+    this.#batch.push(chunk);
+    if (!this.#writing) this.#writeBatch();
+    return this.#pending < PIECE_WRITE_AHEAD;
+  }
+
+  /**
+   * Writes every chunk that arrived while the previous write was on its way in one write: a
+   * response comes in 16–64 KiB chunks, and one write each cost the fill's core more than the
+   * network did (a quarter of its CPU in the 96 MiB bench pull, which fell behind its fastest
+   * mirror). The bytes are contiguous: one fetch's, in order.
+   */
+  #writeBatch(): void {
+    const chunks = this.#batch;
+    this.#batch = [];
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    this.#writing = true;
+    this.#tail = this.target.writeAt(this.#batchAt, data).then(
       () => {
-        this.#pending -= chunk.length;
-        this.progress(chunk.length);
+        this.#pending -= data.length;
+        this.progress(data.length);
         if (this.#drain !== undefined && this.#pending < PIECE_WRITE_AHEAD / 2) {
           const drain = this.#drain;
           this.#drain = undefined;
           drain();
         }
+        this.#writing = false;
+        if (this.#batch.length === 0) return;
+        this.#writeBatch();
+        return this.#tail;
       },
       () => undefined, // the fill failed: it aborts every fetch
     );
-    return this.#pending < PIECE_WRITE_AHEAD;
   }
 
   onceDrain(resume: () => void): void {

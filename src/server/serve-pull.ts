@@ -5,6 +5,8 @@
 import type { ServerResponse } from 'node:http';
 import type { RepositoryReader } from '../cache/blob-sources.js';
 import { cachedPull, type Caches } from '../cache/cached-pull.js';
+import { readConfigAhead } from '../cache/config-read-ahead.js';
+import { CapturingSink } from '../cache/manifest-answer.js';
 import type { Metrics } from '../observability/metrics.js';
 import { pull, type PullDeps, type PullRequest } from '../proxy/pull.js';
 import { StartersAbort } from '../stream/abort.js';
@@ -39,12 +41,18 @@ export function servePull(
   // From here on, the settling below undoes these two.
   res.once('close', onClose);
   metrics.inflight(1);
-  const sink = new ResponseSink(res, context.clientIdleMs());
+  const response = new ResponseSink(res, context.clientIdleMs());
+  // A manifest a client gets through the cache is looked at: its config blob is read ahead.
+  const manifest = cache !== undefined && request.method === 'GET' && request.route.kind === 'manifest' ? new CapturingSink(response) : undefined;
+  const sink = manifest ?? response;
   (cache === undefined ? pull(request, sink, deps, abort) : cachedPull(cache, request, sink, deps, abort, reader))
     .then(
       (result) => {
         metrics.inflight(-1);
         res.off('close', onClose);
+        const body = manifest?.body;
+        if (cache !== undefined && manifest !== undefined && body !== undefined && result.kind === 'relayed' && result.status === 200)
+          readConfigAhead(cache, deps, request.route.name, body, manifest.contentType);
         log.fetched(entry, deps.group.registry, request.route.kind, result, answerFetch(res, result));
       },
       (err: unknown) => {

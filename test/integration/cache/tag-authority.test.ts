@@ -39,7 +39,12 @@ async function gatewayFor(
   return gw;
 }
 
-const since = (upstream: FakeUpstream, mark: number): string[] => upstream.requests.slice(mark).map((r) => `${r.method} ${r.url}`);
+/** The manifest requests an upstream got (the config blob each image manifest names is read ahead too: not what these tests are about). */
+const asked = (upstream: FakeUpstream): FakeUpstream['requests'] => upstream.requests.filter((r) => r.url.includes('/manifests/'));
+const since = (upstream: FakeUpstream, mark: number): string[] =>
+  asked(upstream)
+    .slice(mark)
+    .map((r) => `${r.method} ${r.url}`);
 
 t.test("a tag is resolved at the authority and its digest fetched from the mirror, never the mirror's tag", async (t) => {
   const mirror = await lagging(t);
@@ -58,20 +63,20 @@ t.test("a tag is resolved at the authority and its digest fetched from the mirro
   t.same(since(authority, 0), [`HEAD ${PATH}`], 'one HEAD at the authority');
   t.equal(authority.requests[0]!.headers.accept, INDEX_ACCEPT, "with the client's Accept");
   t.same(since(mirror, 0), [`GET /v2/library/x/manifests/${digestOf(NEW)}`], 'the mirror asked by digest only');
-  t.equal(mirror.requests[0]!.headers.accept, INDEX_ACCEPT);
+  t.equal(asked(mirror)[0]!.headers.accept, INDEX_ACCEPT);
   t.equal(await gw.metric('mirrorgate_tag_resolutions_total', { registry: 'docker.io', result: 'resolved' }), 1);
 
   const again = await fetch(`${gw.url}${PATH}`, { headers: { accept: INDEX_ACCEPT } });
   t.equal(again.headers.get('x-cache'), 'HIT', 'fresh: from memory');
   t.equal(await again.text(), NEW);
-  t.equal(authority.requests.length + mirror.requests.length, 2, 'nobody asked');
+  t.equal(asked(authority).length + asked(mirror).length, 2, 'nobody asked');
 
   now += 61_000;
   const revalidated = await fetch(`${gw.url}${PATH}`, { headers: { accept: INDEX_ACCEPT } });
   t.equal(revalidated.headers.get('x-cache'), 'HIT', 'the ttl ran out: the authority says the same digest, held in memory');
   t.equal(await revalidated.text(), NEW);
   t.same(since(authority, 1), [`HEAD ${PATH}`]);
-  t.equal(mirror.requests.length, 1, 'the mirror not asked');
+  t.equal(asked(mirror).length, 1, 'the mirror not asked');
 
   tags.latest = NEWER;
   now += 61_000;
