@@ -50,10 +50,21 @@ export interface ParallelSettings {
   readonly perMirror: number;
 }
 
+/** A mirror a parallel fill may fetch pieces from. */
+export interface FillMirror {
+  readonly upstream: AttemptableUpstream;
+  /** Its weight as the balancer uses it now: the seed of its rate, relative to the others'. */
+  readonly weight: number;
+  /** Bytes/s it showed lately (balancer/mirror-speed.ts), once there is enough of it: a better seed than its weight. */
+  readonly measuredRate?: number | undefined;
+  /** Told its rate over a fill: the bytes it delivered and the seconds it had a piece open. */
+  transferred?(bytes: number, seconds: number): void;
+}
+
 /** The registry's mirrors as a parallel fill sees them (proxy/upstream-group.ts implements it). */
 export interface MirrorSet extends UpstreamChoice {
-  /** The primary upstreams that take requests now, with their configured weights. */
-  eligible(): readonly { readonly upstream: AttemptableUpstream; readonly weight: number }[];
+  /** The primary upstreams that take requests now. */
+  eligible(): readonly FillMirror[];
   /** Takes the mirror out of rotation for `breaker.quarantine`: it is held to have served wrong bytes. */
   quarantine(name: string): void;
 }
@@ -83,6 +94,8 @@ export interface PieceStats {
 const ADVANCE_STEP = 1024 * 1024;
 /** A mirror's rate counts as measured from this many delivered bytes on. */
 const MEASURED_BYTES = 256 * 1024;
+/** A mirror's rate over a fill is a speed sample from this many bytes on (upstream/measure-speed.ts's floor). */
+const RATE_SAMPLE_BYTES = 1024 * 1024;
 /** What a new request is taken to cost a mirror before its first byte, until measured. */
 const DEFAULT_FIRST_BYTE_MS = 50;
 /** A steal is worth a request only for at least this many bytes. */
@@ -109,6 +122,8 @@ export function parallelFetch(
 interface Mirror {
   readonly upstream: AttemptableUpstream;
   readonly weight: number;
+  /** As the mirror set gave it: its speed before this fill, and where its rate over the fill goes. */
+  readonly source: FillMirror;
   inFlight: number;
   /** Milliseconds it had a fetch open (closed spells), and since when the open one runs. */
   busyMs: number;
@@ -173,10 +188,11 @@ class ParallelFill {
     private readonly signal: FetchSignal,
     private readonly onDone: (stats: PieceStats) => void,
   ) {
-    for (const { upstream, weight } of deps.group.eligible()) {
+    for (const source of deps.group.eligible()) {
       const mirror: Mirror = {
-        upstream,
-        weight,
+        upstream: source.upstream,
+        weight: source.weight,
+        source,
         inFlight: 0,
         busyMs: 0,
         busySince: 0,
@@ -185,7 +201,7 @@ class ParallelFill {
         bytes: 0,
         delivered: (bytes) => (mirror.bytes += bytes),
       };
-      this.#mirrors.set(upstream.name, mirror);
+      this.#mirrors.set(source.upstream.name, mirror);
     }
   }
 
@@ -267,7 +283,10 @@ class ParallelFill {
       };
     }
     // A blob that came whole with its first request was no parallel fill: nothing to report.
-    if (this.#pieces.length > 1) this.onDone(this.#stats(false));
+    if (this.#pieces.length > 1) {
+      this.onDone(this.#stats(false));
+      this.#reportRates();
+    }
     return {
       kind: 'relayed',
       upstream: this.#probeMirror?.upstream.name ?? 'none',
@@ -284,6 +303,17 @@ class ParallelFill {
     const dropped = [...this.#mirrors.values()].filter((m) => m.dropped && m.bytes === 0).map((m) => m.upstream.name);
     const seconds = (Date.now() - this.#startedAt) / 1000;
     return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, stolen: this.#stolen, bytesByMirror, dropped, seconds, mismatched };
+  }
+
+  /**
+   * Tells each mirror's speed measure its rate over this fill: bytes per second it had a piece
+   * open, all its pieces together, which is its link's rate (one piece's own rate is a share of
+   * it). Only a fill whose digest matched, and only enough bytes to say something.
+   */
+  #reportRates(): void {
+    for (const mirror of this.#mirrors.values()) {
+      if (mirror.bytes >= RATE_SAMPLE_BYTES && mirror.busyMs > 0) mirror.source.transferred?.(mirror.bytes, mirror.busyMs / 1000);
+    }
   }
 
   /** Hands out pieces, each to the mirror that would finish it first; steals or hedges the tail when none is left. */
@@ -308,13 +338,13 @@ class ParallelFill {
     for (const mirror of usable) if (mirror.inFlight === 0) this.#hedge(mirror);
   }
 
-  /** Bytes/s of `mirror`: measured, or its weight scaled to the measured mirrors' bytes/s per weight. */
+  /** Bytes/s of `mirror`: measured in this fill, else before it, else its weight scaled to the measured mirrors' bytes/s per weight. */
   #rateOf(mirror: Mirror): number {
     const measured = (m: Mirror): number | undefined => {
       const ms = m.busyMs + (m.inFlight > 0 ? Date.now() - m.busySince : 0);
       return m.bytes >= MEASURED_BYTES && ms > 0 ? (m.bytes * 1000) / ms : undefined;
     };
-    const own = measured(mirror);
+    const own = measured(mirror) ?? mirror.source.measuredRate;
     if (own !== undefined) return own;
     let perWeight = 0;
     let n = 0;

@@ -7,6 +7,18 @@ import { Balancer } from '../balancer/balancer.js';
 import type { BalanceConfig, UpstreamConfig } from '../config/types.js';
 import type { Upstream } from '../upstream/upstream.js';
 
+/** A primary that takes requests now, as a fill fetched in pieces sees it (cache/parallel-fetch.ts's FillMirror). */
+export interface EligibleUpstream {
+  readonly upstream: Upstream;
+  readonly weight: number;
+  /** Bytes/s it showed lately, once there is SEED_EVIDENCE_BYTES of evidence behind it. */
+  readonly measuredRate: number | undefined;
+  transferred(bytes: number, seconds: number): void;
+}
+
+/** Bytes behind a measured throughput before it seeds a fill's rate for the mirror (a few big bodies). */
+const SEED_EVIDENCE_BYTES = 4 * 1024 * 1024;
+
 /** One balanced upstream's weights, for /metrics. */
 export interface UpstreamWeight {
   readonly upstream: string;
@@ -81,9 +93,25 @@ export class UpstreamGroup {
     return this.#balancer.pick(tried)?.upstream;
   }
 
-  /** The primary upstreams that take requests now, with their weights as the balancer uses them now (a fill fetched in pieces spreads over them). */
-  eligible(): { readonly upstream: Upstream; readonly weight: number }[] {
-    return this.#members.filter((m) => !m.backup && m.upstream.accepting).map((m) => ({ upstream: m.upstream, weight: this.#balancer.effectiveWeight(m) }));
+  /**
+   * The primary upstreams that take requests now, with their weights as the balancer uses them
+   * now and their measured throughput (a fill fetched in pieces spreads over them, and reports
+   * each one's rate back).
+   */
+  eligible(): EligibleUpstream[] {
+    const now = performance.now();
+    return this.#members
+      .filter((m) => !m.backup && m.upstream.accepting)
+      .map((m) => {
+        const speed = m.upstream.speed;
+        const measured = speed.throughput(this.#halfLifeMs, now);
+        return {
+          upstream: m.upstream,
+          weight: this.#balancer.effectiveWeight(m),
+          measuredRate: measured !== undefined && measured.evidence >= SEED_EVIDENCE_BYTES ? measured.value : undefined,
+          transferred: (bytes: number, seconds: number) => speed.transferred(bytes, seconds),
+        };
+      });
   }
 
   /** Configured and effective weight, and measured speed, of every balanced upstream. */
