@@ -2,8 +2,14 @@
  * `balance: { mode: adaptive }`: each mirror's weight scaled by how fast it has been lately,
  * with its configured weight as the prior and the cap.
  *
- * A pick is worth what one request costs there: its latency plus the time for a typical layer at
- * its throughput. The fastest mirror keeps the largest configured weight of the pool (capped by
+ * A pick is worth what one request costs there: its latency beyond the pool's lowest plus the
+ * time for a typical layer at its throughput. Beyond the lowest, because the part of the time to
+ * headers every mirror has (the round trip out of the gateway's network, the gateway's own
+ * turn) says nothing about which mirror is better, yet added to every cost it would pull their
+ * ratios towards 1: 60/40/20 MiB/s mirrors 50 ms away would get 1/0.78/0.47 rather than the
+ * 1/0.67/0.33 of their links, though under load only the links' rates decide how many pulls
+ * each can take. A mirror further away than the others still pays for the difference. (Before
+ * any body is measured, latency is all there is, and counts whole.) The fastest mirror keeps the largest configured weight of the pool (capped by
  * its own); every other one gets that weight times its speed relative to the fastest (capped by
  * its own). So with equal configured weights the shares follow the measured speeds, a mirror ops
  * weighted low stays at most that low, and weight 0 stays 0.
@@ -61,9 +67,12 @@ export function adaptiveWeights<P extends AdaptivePeer>(
     measured.map((m) => m.secondsPerByte),
     THROUGHPUT_PRIOR_BYTES,
   );
-  const costs = peers.map((_, i) => latency[i]! + REFERENCE_BYTES * secondsPerByte[i]!);
+  const inPlay = (_: unknown, i: number): boolean => peers[i]!.weight > 0;
+  // With no body measured anywhere there are no link times to compare: the answers' times are all there is.
+  const common = secondsPerByte.some((s) => s > 0) ? Math.min(...latency.filter(inPlay)) : 0;
+  const costs = peers.map((_, i) => latency[i]! - common + REFERENCE_BYTES * secondsPerByte[i]!);
   const weights = new Map<string, number>();
-  const cheapest = Math.min(...costs.filter((_, i) => peers[i]!.weight > 0));
+  const cheapest = Math.min(...costs.filter(inPlay));
   const top = Math.max(0, ...peers.map((peer) => peer.weight));
   peers.forEach((peer, i) => {
     // Nothing measured anywhere (every cost 0): the configured weights as they are.

@@ -1,12 +1,14 @@
 /**
  * The step that tells the upstream's MirrorSpeed (balancer/mirror-speed.ts) how fast it is: the
- * time to headers of every response, and the rate of a whole blob body (`balance.mode:
- * adaptive` weighs mirrors by both).
+ * time to headers of every response, and the rate of a blob body (`balance.mode: adaptive`
+ * weighs mirrors by both).
  *
- * Only a body that says something about the mirror is a throughput sample: a 200 (a 206 is one
- * piece of a fill fetched from several mirrors at once, sharing the mirror's link with its
- * siblings), big enough that the connection's ramp does not dominate, and not held back by its
- * sink for long (a client reading slowly through a relay measures the client, not the mirror).
+ * Only a body that says something about the mirror is a throughput sample: a blob's 200 or 206
+ * (a 206 is one piece of a parallel cache fill, the way a caching gateway fetches its big blobs:
+ * without it such a gateway would never learn a rate; that the piece shared the link with its
+ * siblings is MirrorSpeed's to account for), big enough that the connection's ramp does not
+ * dominate, and not held back by its sink for long (a client reading slowly through a relay
+ * measures the client, not the mirror).
  */
 import type { MirrorSpeed } from '../balancer/mirror-speed.js';
 import type { Step } from './exchange.js';
@@ -35,8 +37,8 @@ class SpeedClock implements RelayTiming {
   }
 
   onBody(body: RelayedBody): void {
-    if (this.blob && body.status === 200 && body.bytes >= MIN_SAMPLE_BYTES && body.pausedSeconds <= MAX_PAUSED_SHARE * body.seconds) {
-      this.speed.transferred(body.bytes, body.seconds - body.pausedSeconds);
+    if (this.blob && (body.status === 200 || body.status === 206) && body.bytes >= MIN_SAMPLE_BYTES && body.pausedSeconds <= MAX_PAUSED_SHARE * body.seconds) {
+      this.speed.transferred(body.bytes, body.seconds, body.pausedSeconds);
     }
     this.inner?.onBody?.(body);
   }

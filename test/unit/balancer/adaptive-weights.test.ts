@@ -2,6 +2,7 @@ import t from 'tap';
 import { adaptiveWeights, REFERENCE_BYTES } from '../../../src/balancer/adaptive-weights.js';
 import { MirrorSpeed, type SpeedView } from '../../../src/balancer/mirror-speed.js';
 import { MIN_SHARE } from '../../../src/balancer/slow-start.js';
+import { bodiesOneAfterAnother } from '../../helpers/speed-bodies.js';
 
 const MiB = 1024 * 1024;
 const HALF_LIFE = 60_000;
@@ -12,12 +13,14 @@ interface Peer {
   readonly speed: SpeedView;
 }
 
-/** A mirror that moved `samples` whole 32 MiB bodies at `mibPerS`, each answered after `latency` s, at time `at`. */
+/** A mirror that moved `samples` whole 32 MiB bodies at `mibPerS` one after another, each answered after `latency` s, the last ending at time `at`. */
 function measured(mibPerS: number, latency: number, options: { samples?: number; at?: number } = {}): MirrorSpeed {
-  const speed = new MirrorSpeed(() => options.at ?? 0);
-  for (let i = 0; i < (options.samples ?? 20); i++) {
+  const samples = options.samples ?? 20;
+  const seconds = 32 / mibPerS;
+  const { speed, body } = bodiesOneAfterAnother((options.at ?? 0) - samples * seconds * 1000);
+  for (let i = 0; i < samples; i++) {
     speed.answered(latency);
-    speed.transferred(32 * MiB, 32 / mibPerS);
+    body(32 * MiB, seconds);
   }
   return speed;
 }
@@ -49,7 +52,18 @@ t.test('equal configured weights: the weights follow the measured speeds', async
   t.ok(near(b!, 2, 0.05) && near(c!, 1, 0.05), `40 and 20 MiB/s against 60: ${b} and ${c} (2 and 1, within the pull of the prior)`);
 });
 
-t.test('latency counts: at equal throughput, a mirror 0.5 s slower to answer gets less', async (t) => {
+t.test('the latency all mirrors have does not count: 50 ms away each, the weights still follow their links', async (t) => {
+  const peers = peersOf([
+    ['a', 1, measured(60, 0.05)],
+    ['b', 1, measured(40, 0.05)],
+    ['c', 1, measured(20, 0.05)],
+  ]);
+  const [a, b, c] = weightsOf(peers);
+  // Counted whole, 50 ms on top of 67/100/200 ms for a layer would give 1/0.78/0.47.
+  t.ok(a === 1 && near(b!, 2 / 3, 0.03) && near(c!, 1 / 3, 0.03), `${a} / ${b} / ${c}: 1 / 0.67 / 0.33`);
+});
+
+t.test('latency beyond the lowest counts: at equal throughput, a mirror 0.5 s slower to answer gets less', async (t) => {
   const peers = peersOf([
     ['near', 1, measured(40, 0.01)],
     ['far', 1, measured(40, 0.51)],
@@ -57,9 +71,25 @@ t.test('latency counts: at equal throughput, a mirror 0.5 s slower to answer get
   const [nearW, farW] = weightsOf(peers);
   const layer = REFERENCE_BYTES / (40 * MiB);
   t.equal(nearW, 1);
-  const ratio = (0.01 + layer) / (0.51 + layer);
+  const ratio = layer / (0.5 + layer);
   // The prior pulls both latencies a little towards their mean (20 answers each), so a little above the plain ratio.
-  t.ok(farW! > ratio && farW! < 1.4 * ratio, `${farW}: about the ratio of their times for a typical layer, ${ratio.toFixed(3)}`);
+  t.ok(farW! > ratio && farW! < 1.4 * ratio, `${farW}: about the ratio of their times for a typical layer beyond the nearer's answer, ${ratio.toFixed(3)}`);
+});
+
+t.test('no body measured yet: the answers alone decide, latency counted whole', async (t) => {
+  const answered = (latency: number): MirrorSpeed => {
+    const speed = new MirrorSpeed(() => 0);
+    for (let i = 0; i < 20; i++) speed.answered(latency);
+    return speed;
+  };
+  const [nearW, farW] = weightsOf(
+    peersOf([
+      ['near', 1, answered(0.1)],
+      ['far', 1, answered(0.4)],
+    ]),
+  );
+  t.equal(nearW, 1);
+  t.ok(farW! > 0.25 && farW! < 0.35, `${farW}: about 0.1 / 0.4, not the floor`);
 });
 
 t.test('the configured weight is the cap, 0 stays 0, and nothing falls below MIN_SHARE', async (t) => {
@@ -77,12 +107,12 @@ t.test('the configured weight is the cap, 0 stays 0, and nothing falls below MIN
 
 t.test('evidence counts by its amount: a mirror moves towards its measured speed as samples come in', async (t) => {
   const withSamples = (bodies: number): number => {
-    const fresh = new MirrorSpeed(() => 0);
-    for (let i = 0; i < bodies; i++) fresh.transferred(MiB, 1 / 6);
+    const fresh = bodiesOneAfterAnother();
+    for (let i = 0; i < bodies; i++) fresh.body(MiB, 1 / 6);
     const peers = [
       { name: 'a', weight: 1, speed: measured(60, 0) },
       { name: 'b', weight: 1, speed: measured(60, 0) },
-      { name: 'new', weight: 1, speed: fresh },
+      { name: 'new', weight: 1, speed: fresh.speed },
     ];
     return weightsOf(peers)[2]!;
   };

@@ -23,9 +23,13 @@ t.test('a whole blob body is a sample, its rate over the time it was not paused'
   t.equal(await measure({ status: 200, bytes: 4 * MiB, seconds: 1, pausedSeconds: 0.2 }), 5 * MiB, 'a short pause is the sink, not the mirror');
 });
 
-t.test('not samples: a body held back most of its time, a 206 piece, a small body, a manifest', async (t) => {
+t.test('a 206 piece of a parallel fill is a sample too: a gateway that fills its big blobs so learns their mirrors', async (t) => {
+  t.equal(await measure({ status: 206, bytes: 8 * MiB, seconds: 1, pausedSeconds: 0 }), 8 * MiB);
+});
+
+t.test('not samples: a body held back most of its time, an error body, a small body, a manifest', async (t) => {
   t.equal(await measure({ status: 200, bytes: 4 * MiB, seconds: 1, pausedSeconds: 0.6 }), undefined, 'a slow reader measures the reader');
-  t.equal(await measure({ status: 206, bytes: 4 * MiB, seconds: 1, pausedSeconds: 0 }), undefined);
+  t.equal(await measure({ status: 404, bytes: 4 * MiB, seconds: 1, pausedSeconds: 0 }), undefined);
   t.equal(await measure({ status: 200, bytes: MiB - 1, seconds: 1, pausedSeconds: 0 }), undefined);
   t.equal(await measure({ status: 200, bytes: 4 * MiB, seconds: 1, pausedSeconds: 0 }, false), undefined);
 });
