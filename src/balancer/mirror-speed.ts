@@ -8,8 +8,9 @@
  * Throughput is the mirror's, not one connection's: bodies that overlapped in time shared its
  * link, so each overlapping second is split among the bodies it carried. Without that, a mirror
  * given more of a busy gateway's pulls (or a fill's sibling pieces) would look slower the more
- * it is used, and the weights would settle at the square roots of the speed ratios rather than
- * the ratios (the adaptive bench's 39/35/26 % for 60/40/20 MiB/s links).
+ * it is used, and the weights would settle between equal and the speed ratios (towards their
+ * square roots when every pull overlaps others: the first adaptive bench run's 39/35/26 % for
+ * 60/40/20 MiB/s links).
  *
  * The samples are kept raw (a few dozen per mirror) and weighed when read: the half-life is the
  * balancer's setting (per registry, reloadable), while the samples belong to the upstream and
