@@ -57,8 +57,6 @@ export interface FillMirror {
   readonly weight: number;
   /** Bytes/s it showed lately (balancer/mirror-speed.ts), once there is enough of it: a better seed than its weight. */
   readonly measuredRate?: number | undefined;
-  /** Told its rate over a fill: the bytes it delivered and the seconds it had a piece open. */
-  transferred?(bytes: number, seconds: number): void;
 }
 
 /** The registry's mirrors as a parallel fill sees them (proxy/upstream-group.ts implements it). */
@@ -94,8 +92,6 @@ export interface PieceStats {
 const ADVANCE_STEP = 1024 * 1024;
 /** A mirror's rate counts as measured from this many delivered bytes on. */
 const MEASURED_BYTES = 256 * 1024;
-/** A mirror's rate over a fill is a speed sample from this many bytes on (upstream/measure-speed.ts's floor). */
-const RATE_SAMPLE_BYTES = 1024 * 1024;
 /** What a new request is taken to cost a mirror before its first byte, until measured. */
 const DEFAULT_FIRST_BYTE_MS = 50;
 /** A steal is worth a request only for at least this many bytes. */
@@ -122,7 +118,7 @@ export function parallelFetch(
 interface Mirror {
   readonly upstream: AttemptableUpstream;
   readonly weight: number;
-  /** As the mirror set gave it: its speed before this fill, and where its rate over the fill goes. */
+  /** As the mirror set gave it: its speed before this fill. */
   readonly source: FillMirror;
   inFlight: number;
   /** Milliseconds it had a fetch open (closed spells), and since when the open one runs. */
@@ -283,10 +279,7 @@ class ParallelFill {
       };
     }
     // A blob that came whole with its first request was no parallel fill: nothing to report.
-    if (this.#pieces.length > 1) {
-      this.onDone(this.#stats(false));
-      this.#reportRates();
-    }
+    if (this.#pieces.length > 1) this.onDone(this.#stats(false));
     return {
       kind: 'relayed',
       upstream: this.#probeMirror?.upstream.name ?? 'none',
@@ -303,17 +296,6 @@ class ParallelFill {
     const dropped = [...this.#mirrors.values()].filter((m) => m.dropped && m.bytes === 0).map((m) => m.upstream.name);
     const seconds = (Date.now() - this.#startedAt) / 1000;
     return { size: this.#size, pieces: this.#pieces.length, hedged: this.#hedged, stolen: this.#stolen, bytesByMirror, dropped, seconds, mismatched };
-  }
-
-  /**
-   * Tells each mirror's speed measure its rate over this fill: bytes per second it had a piece
-   * open, all its pieces together, which is its link's rate (one piece's own rate is a share of
-   * it). Only a fill whose digest matched, and only enough bytes to say something.
-   */
-  #reportRates(): void {
-    for (const mirror of this.#mirrors.values()) {
-      if (mirror.bytes >= RATE_SAMPLE_BYTES && mirror.busyMs > 0) mirror.source.transferred?.(mirror.bytes, mirror.busyMs / 1000);
-    }
   }
 
   /** Hands out pieces, each to the mirror that would finish it first; steals or hedges the tail when none is left. */

@@ -241,7 +241,7 @@ function healthMethods(
   );
   measured(
     'mirrorgate_upstream_measured_throughput_bytes_per_second',
-    'Rate of whole blob bodies and of parallel cache fills from the upstream lately (samples fade with balance.halfLife); what balance.mode adaptive weighs',
+    'Rate of the upstream link lately over its blob bodies and parallel-fill pieces (samples fade with balance.halfLife); what balance.mode adaptive weighs',
     (w) => w.throughputBytesPerSecond,
   );
   return {

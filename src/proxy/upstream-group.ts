@@ -13,7 +13,6 @@ export interface EligibleUpstream {
   readonly weight: number;
   /** Bytes/s it showed lately, once there is SEED_EVIDENCE_BYTES of evidence behind it. */
   readonly measuredRate: number | undefined;
-  transferred(bytes: number, seconds: number): void;
 }
 
 /** Bytes behind a measured throughput before it seeds a fill's rate for the mirror (a few big bodies). */
@@ -95,21 +94,19 @@ export class UpstreamGroup {
 
   /**
    * The primary upstreams that take requests now, with their weights as the balancer uses them
-   * now and their measured throughput (a fill fetched in pieces spreads over them, and reports
-   * each one's rate back).
+   * now and their measured throughput (a fill fetched in pieces spreads over them; its 206
+   * pieces are what upstream/measure-speed.ts measures them by).
    */
   eligible(): EligibleUpstream[] {
     const now = performance.now();
     return this.#members
       .filter((m) => !m.backup && m.upstream.accepting)
       .map((m) => {
-        const speed = m.upstream.speed;
-        const measured = speed.throughput(this.#halfLifeMs, now);
+        const measured = m.upstream.speed.throughput(this.#halfLifeMs, now);
         return {
           upstream: m.upstream,
           weight: this.#balancer.effectiveWeight(m),
           measuredRate: measured !== undefined && measured.evidence >= SEED_EVIDENCE_BYTES ? measured.value : undefined,
-          transferred: (bytes: number, seconds: number) => speed.transferred(bytes, seconds),
         };
       });
   }

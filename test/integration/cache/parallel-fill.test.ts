@@ -76,9 +76,9 @@ t.test('three mirrors at 24/16/8 MiB/s share one fill by their speed; two reader
   // The mirrors together send 48 MiB/s; the fill cannot beat that, and anything slower than the slowest alone is broken.
   t.ok(rate > 4 && rate < 56, `its rate is between the slowest mirror's and the sum of all (${rate.toFixed(1)} MiB/s)`);
   t.equal(typeof line?.['seconds'], 'number', 'the fill line has its duration');
-  // Pieces are 206s, which the per-response measure leaves out: the fill tells each mirror's speed
-  // measure its rate over the fill (all its pieces together), so adaptive weights and the next
-  // fill's seeds learn from fills too. The token buckets are shared per mirror: no rate above its link.
+  // Each mirror's 206 pieces are its speed samples (its link's rate while busy, overlapping pieces
+  // splitting their time), so adaptive weights and the next fill's seeds learn from fills too.
+  // The token buckets are shared per mirror: no rate above its link.
   const measured = await Promise.all(['m0', 'm1', 'm2'].map((upstream) => gw.metric('mirrorgate_upstream_measured_throughput_bytes_per_second', { upstream })));
   t.ok(
     measured.every((rate, i) => rate > 0.5 * MiB && rate < [24, 16, 8][i]! * 1.25 * MiB),
