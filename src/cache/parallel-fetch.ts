@@ -13,8 +13,9 @@
  *   bench), and the rest is cut into `pieceSize` pieces.
  * - Pieces go out in order, each to the mirror with a free slot (`perMirror` in flight each) that
  *   would finish it first by its rate and the bytes it still owes; a piece that a busy, faster
- *   mirror would still finish sooner waits for it. Rates are measured (bytes a mirror delivered
- *   ÷ the time it had a fetch open), seeded from the weights, which are scaled to the measured
+ *   mirror would still finish sooner waits for it, unless a mirror sits idle. Rates are measured
+ *   (bytes a mirror delivered ÷ the time it had a fetch open), seeded from the mirror's measured
+ *   speed (balancer/mirror-speed.ts) or else from the weights, which are scaled to the measured
  *   mirrors' bytes/s once some are measured. Each piece's fetch fails over and resumes at other
  *   mirrors like any fetch.
  * - When no piece is left to hand out, a mirror with a free slot steals the second part of the
@@ -309,8 +310,10 @@ class ParallelFill {
       const free = usable.filter((m) => m.inFlight < this.settings.perMirror);
       const best = free.reduce<Mirror | undefined>((a, m) => (a === undefined || finish(m) < finish(a) ? m : a), undefined);
       if (best === undefined) return;
-      // A busy mirror that would still finish it sooner gets it when one of its slots frees.
-      if (usable.some((m) => m.inFlight >= this.settings.perMirror && finish(m) < finish(best))) return;
+      // A busy mirror that would still finish it sooner gets it when one of its slots frees; but
+      // an idle mirror is not left idle for that. The slowest sat out half the fill (10 % of the
+      // bytes for a 17 % speed share, the others' tail longer); what it holds at the end is stolen.
+      if (best.inFlight > 0 && usable.some((m) => m.inFlight >= this.settings.perMirror && finish(m) < finish(best))) return;
       this.#startPiece(this.#queue.shift()!, best);
     }
     // A blob the probe fetches whole stays one request, as the issue asks of small blobs: a
