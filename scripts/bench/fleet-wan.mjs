@@ -40,6 +40,14 @@ import { skopeoCopies } from './workloads.mjs';
 
 const MiB = 1024 * 1024;
 
+/**
+ * What every peer here runs with: mirrorgate without its active health checks, whose `/v2/`
+ * pings (every 10 s) are mirror bytes too: a fleet round longer than 10 s took the first one for
+ * its last mirror byte (WAN time 9.9 s for a fill that was done at 1.2 s). nginx and
+ * distribution check nothing either.
+ */
+export const WAN_PEER_CTX = { health: false };
+
 /** The peers of this workload, in rotation order. */
 export const WAN_PEERS = ['mirrorgate-cache', 'nginx', 'nginx-cache', 'distribution'];
 
@@ -236,8 +244,8 @@ async function pullRound(peer, wan, env, label, fleet, peerCpu) {
  * twice, stopped, its directory removed. `peerCtx` is the ctx of peers.mjs for the peer.
  */
 export async function fleetWanRun(id, wan, env, peerCtx, runDir) {
-  const single = await singleColdPull(id, wan, env, peerCtx, `${runDir}-single`);
-  const ups = { ...peerCtx, dir: runDir, upstreamPorts: wan.shaperPorts };
+  const single = await singleColdPull(id, wan, env, { ...peerCtx, ...WAN_PEER_CTX }, `${runDir}-single`);
+  const ups = { ...peerCtx, ...WAN_PEER_CTX, dir: runDir, upstreamPorts: wan.shaperPorts };
   const peer = await startPeer(id, ups);
   const fleet = env.opts.wanFleet;
   try {

@@ -77,6 +77,7 @@ export async function startPeer(id, ctx) {
         cacheDir,
         verifyDigests: id !== 'mirrorgate-noverify',
         parallel: ctx.parallel,
+        health: ctx.health,
       });
       const file = join(dir, 'mirrorgate.yaml');
       writeFileSync(file, yaml);

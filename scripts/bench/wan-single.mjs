@@ -27,7 +27,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setupWan } from './fleet-wan.mjs';
+import { WAN_PEER_CTX, setupWan } from './fleet-wan.mjs';
 import { startPeer } from './peers.mjs';
 import { CLK_TCK, pinningEnabled, run, setPinning, stopAll, sumCpu } from './procs.mjs';
 import { skopeoCopies } from './workloads.mjs';
@@ -109,6 +109,7 @@ async function pullOnce(id, wan, env, rep) {
     parallel: parallelSetting(id),
     baselineRoot: flags.baseline === undefined ? undefined : resolve(flags.baseline),
     cache: id === 'mirrorgate-base',
+    ...WAN_PEER_CTX,
     nodeFlags: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(flags['cpu-prof'])}`, `--cpu-prof-name=${id}-${rep}.cpuprofile`] : [],
   };
   const direct = { 'mirror-direct': wan.mirrorPorts[0], 'shaped-direct': wan.shaperPorts[0] }[id];
